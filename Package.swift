@@ -1,0 +1,100 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Dependencies point downward only; a target can use only what its entry lists (see DESIGN.md).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "kopru",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kopru", targets: ["kopru"]),
+        .library(name: "KopruCore", targets: ["KopruCore"]),
+        .library(name: "KopruStore", targets: ["KopruStore"]),
+        .library(name: "KopruEngine", targets: ["KopruEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    ],
+    targets: [
+        .target(name: "KopruCore", swiftSettings: swiftSettings),
+        .target(
+            name: "KopruStore",
+            dependencies: [
+                "KopruCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "KopruStoreSQLite",
+            dependencies: [
+                "KopruCore", "KopruStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "KopruStoreContract",
+            dependencies: ["KopruCore", "KopruStore"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "KopruHTTPClient",
+            dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "KopruConnectors",
+            dependencies: ["KopruCore", "KopruHTTPClient"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "KopruEngine",
+            dependencies: [
+                "KopruCore", "KopruStore", "KopruConnectors",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "kopru",
+            dependencies: [
+                "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "KopruCoreTests", dependencies: ["KopruCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KopruStoreTests",
+            dependencies: ["KopruCore", "KopruStore", "KopruStoreSQLite", "KopruStoreContract"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KopruEngineTests",
+            dependencies: ["KopruCore", "KopruStore", "KopruEngine", "KopruConnectors", "KopruStoreSQLite"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KopruHTTPClientTests",
+            dependencies: ["KopruHTTPClient", "KopruConnectors"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KopruCLITests",
+            dependencies: [
+                "kopru", "KopruCore", "KopruStore", "KopruStoreSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+    ]
+)

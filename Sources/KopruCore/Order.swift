@@ -1,0 +1,121 @@
+import Foundation
+
+/// Where a record came from: the connection and the id (and human number) it has there.
+public struct SourceReference: Hashable, Sendable, Codable {
+    public var connection: ConnectionID
+    public var externalID: String
+    /// What the merchant sees, e.g. Magento's increment id "000000123".
+    public var externalNumber: String?
+
+    public init(connection: ConnectionID, externalID: String, externalNumber: String? = nil) {
+        self.connection = connection
+        self.externalID = externalID
+        self.externalNumber = externalNumber
+    }
+}
+
+/// One line of an order. `unitPrice` includes VAT, as every channel we connect shows it;
+/// `discount` is the line's total discount, VAT included.
+public struct OrderLine: Hashable, Sendable, Codable {
+    public var sku: SKU
+    public var name: String
+    public var quantity: Int
+    public var unitPrice: Money
+    public var discount: Money
+    public var vatRatePercent: Decimal
+
+    public init(sku: SKU, name: String, quantity: Int, unitPrice: Money, discount: Money? = nil, vatRatePercent: Decimal = 20)
+    {
+        self.sku = sku
+        self.name = name
+        self.quantity = quantity
+        self.unitPrice = unitPrice
+        self.discount = discount ?? .zero(unitPrice.currency)
+        self.vatRatePercent = vatRatePercent
+    }
+
+    /// unitPrice × quantity − discount.
+    public var total: Money { Money(unitPrice.amount * Decimal(quantity) - discount.amount, unitPrice.currency) }
+}
+
+/// An order in the hub's own terms, whichever channel it came from.
+public struct Order: Hashable, Sendable, Codable {
+    public var id: OrderID
+    public var source: SourceReference
+    public var status: OrderStatus
+    public var placedAt: Date
+    public var updatedAt: Date
+    public var currency: Currency
+    public var customer: Customer
+    public var billingAddress: Address
+    public var shippingAddress: Address
+    public var lines: [OrderLine]
+    public var shippingCost: Money
+    /// Order-level discount not already in the lines.
+    public var discount: Money
+    /// What the customer pays; must equal lines + shipping − discount.
+    public var grandTotal: Money
+    public var paymentMethod: String?
+    public var note: String?
+
+    public init(
+        id: OrderID, source: SourceReference, status: OrderStatus, placedAt: Date, updatedAt: Date? = nil,
+        currency: Currency, customer: Customer, billingAddress: Address, shippingAddress: Address,
+        lines: [OrderLine], shippingCost: Money? = nil, discount: Money? = nil, grandTotal: Money,
+        paymentMethod: String? = nil, note: String? = nil
+    ) {
+        self.id = id
+        self.source = source
+        self.status = status
+        self.placedAt = placedAt
+        self.updatedAt = updatedAt ?? placedAt
+        self.currency = currency
+        self.customer = customer
+        self.billingAddress = billingAddress
+        self.shippingAddress = shippingAddress
+        self.lines = lines
+        self.shippingCost = shippingCost ?? .zero(currency)
+        self.discount = discount ?? .zero(currency)
+        self.grandTotal = grandTotal
+        self.paymentMethod = paymentMethod
+        self.note = note
+    }
+
+    /// Sum of line totals + shipping − order discount, exact.
+    public var computedTotal: Money {
+        var amount = shippingCost.amount - discount.amount
+        for line in lines { amount += line.total.amount }
+        return Money(amount, currency)
+    }
+
+    /// Names every field that would make a target refuse this order.
+    public func validate() throws(ValidationErrors) {
+        var check = Validator()
+        check.require(id.rawValue, "id")
+        check.require(source.externalID, "source.externalID")
+        check.merge(billingAddress.validate(prefix: "billingAddress"))
+        check.merge(shippingAddress.validate(prefix: "shippingAddress"))
+        if lines.isEmpty { check.fail("lines", .required, "needs at least one line") }
+        for (index, line) in lines.enumerated() {
+            var item = Validator(prefix: "lines[\(index)]")
+            item.require(line.sku.rawValue, "sku")
+            item.requirePositive(line.quantity, "quantity")
+            if line.unitPrice.isNegative { item.fail("unitPrice", .nonNegative, "must not be negative") }
+            for (field, money) in [("unitPrice", line.unitPrice), ("discount", line.discount)]
+            where money.currency != currency {
+                item.fail(field, .currency, "is in \(money.currency) but the order is in \(currency)")
+            }
+            check.merge(item)
+        }
+        for (field, money) in [("shippingCost", shippingCost), ("discount", discount), ("grandTotal", grandTotal)]
+        where money.currency != currency {
+            check.fail(field, .currency, "is in \(money.currency) but the order is in \(currency)")
+        }
+        if check.errors.isEmpty, computedTotal.amount != grandTotal.amount {
+            check.fail(
+                "grandTotal", .totals,
+                "is \(grandTotal) but lines + shipping − discount come to \(computedTotal)")
+        }
+        try check.check()
+    }
+}

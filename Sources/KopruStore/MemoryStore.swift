@@ -1,0 +1,424 @@
+import Foundation
+import KopruCore
+import Synchronization
+
+/// The store in memory: for tests and for trying things out. Same behaviour as the durable
+/// stores (the contract suite proves it), none of the durability. Secrets are sealed here too,
+/// so a test of redaction exercises the real path.
+public final class MemoryStore: Store {
+    private struct State {
+        var jobs: [JobID: Job] = [:]
+        var nextJobID: JobID = 1
+        var leaseTokens: [JobID: String] = [:]
+        var bindings: [Binding] = []
+        var cursors: [String: SyncCursor] = [:]
+        var snapshots: [String: SnapshotEntry] = [:]
+        var events: [EventRecord] = []
+        var nextEventID: Int64 = 1
+        var connections: [ConnectionID: (type: String, name: String, settings: [String: String], sealed: Data, paused: Bool)] = [:]
+        var schedules: [String: Date] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let secretBox: SecretBox
+
+    public init(secretBox: SecretBox = .ephemeral()) {
+        self.secretBox = secretBox
+    }
+
+    public var summary: String { "memory" }
+
+    public func migrate() async throws {}
+
+    // MARK: jobs
+
+    public func enqueue(_ jobs: [NewJob], now: Date) async throws -> [EnqueueResult] {
+        state.withLock { state in jobs.map { Self.enqueue($0, now: now.storePrecision, into: &state) } }
+    }
+
+    private static func enqueue(_ new: NewJob, now: Date, into state: inout State) -> EnqueueResult {
+        if let existing = state.jobs.values.first(where: { $0.kind == new.kind && $0.idempotencyKey == new.idempotencyKey }) {
+            return EnqueueResult(id: existing.id, inserted: false)
+        }
+        var superseded: [JobID] = []
+        if let key = new.coalescingKey {
+            for (id, job) in state.jobs where job.kind == new.kind && job.coalescingKey == key && job.status == .pending {
+                state.jobs[id]!.status = .superseded
+                state.jobs[id]!.finishedAt = now
+                state.jobs[id]!.updatedAt = now
+                state.jobs[id]!.lastError = "superseded by a newer job with the same coalescing key"
+                superseded.append(id)
+            }
+        }
+        let id = state.nextJobID
+        state.nextJobID += 1
+        state.jobs[id] = Job(
+            id: id, kind: new.kind, idempotencyKey: new.idempotencyKey, payload: new.payload, priority: new.priority,
+            runAt: (new.runAt ?? now).storePrecision, orderingKey: new.orderingKey, coalescingKey: new.coalescingKey,
+            connection: new.connection, status: .pending, attempts: 0, lastError: nil, leaseOwner: nil,
+            leaseExpiresAt: nil, createdAt: now, updatedAt: now, finishedAt: nil)
+        return EnqueueResult(id: id, inserted: true, superseded: superseded.sorted())
+    }
+
+    public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
+        let now = request.now.storePrecision
+        return state.withLock { state in
+            for (id, job) in state.jobs where job.status == .running && job.leaseExpiresAt! <= now {
+                if Self.supersedeIfNewerPending(id, now: now, in: &state) { continue }
+                state.jobs[id]!.status = .pending
+                state.jobs[id]!.attempts += 1
+                state.jobs[id]!.lastError = "lease expired: worker \(job.leaseOwner ?? "?") stopped before finishing"
+                state.jobs[id]!.leaseOwner = nil
+                state.jobs[id]!.leaseExpiresAt = nil
+                state.jobs[id]!.updatedAt = now
+                state.leaseTokens[id] = nil
+            }
+            let blockedOrderingKeys = Self.orderingHeads(state)
+            let ready = state.jobs.values
+                .filter { job in
+                    job.status == .pending && job.runAt <= now
+                        && (request.kinds?.contains(job.kind) ?? true)
+                        && !(job.connection.map(request.excludingConnections.contains) ?? false)
+                        && (job.orderingKey.map { blockedOrderingKeys[$0] == job.id } ?? true)
+                }
+                .sorted { ($0.priority, $1.runAt, $1.id) > ($1.priority, $0.runAt, $0.id) }
+                .prefix(request.limit)
+            let token = UUID().uuidString
+            let expires = now.addingTimeInterval(request.leaseDuration).storePrecision
+            return ready.map { job in
+                state.jobs[job.id]!.status = .running
+                state.jobs[job.id]!.leaseOwner = request.owner
+                state.jobs[job.id]!.leaseExpiresAt = expires
+                state.jobs[job.id]!.updatedAt = now
+                state.leaseTokens[job.id] = token
+                return ClaimedJob(job: state.jobs[job.id]!, lease: Lease(job: job.id, token: token))
+            }
+        }
+    }
+
+    /// For each ordering key, the id of the oldest unfinished job: only it may run.
+    private static func orderingHeads(_ state: State) -> [String: JobID] {
+        var heads: [String: JobID] = [:]
+        for job in state.jobs.values where !job.status.isFinished {
+            guard let key = job.orderingKey else { continue }
+            heads[key] = min(heads[key] ?? job.id, job.id)
+        }
+        return heads
+    }
+
+    /// A job going back to pending while a newer one with its coalescing key is pending would
+    /// make two pending jobs for one key: it is superseded instead.
+    private static func supersedeIfNewerPending(_ id: JobID, now: Date, in state: inout State) -> Bool {
+        let job = state.jobs[id]!
+        guard let key = job.coalescingKey,
+            state.jobs.values.contains(where: {
+                $0.id != id && $0.kind == job.kind && $0.coalescingKey == key && $0.status == .pending
+            })
+        else { return false }
+        state.jobs[id]!.status = .superseded
+        state.jobs[id]!.finishedAt = now
+        state.jobs[id]!.updatedAt = now
+        state.jobs[id]!.leaseOwner = nil
+        state.jobs[id]!.leaseExpiresAt = nil
+        state.jobs[id]!.lastError = "superseded by a newer job with the same coalescing key"
+        state.leaseTokens[id] = nil
+        return true
+    }
+
+    private static func holds(_ lease: Lease, _ state: State) -> Bool {
+        state.jobs[lease.job]?.status == .running && state.leaseTokens[lease.job] == lease.token
+    }
+
+    public func extendLeases(_ leases: [Lease], until: Date, now: Date) async throws -> Set<Lease> {
+        state.withLock { state in
+            var lost = Set<Lease>()
+            for lease in leases {
+                if Self.holds(lease, state), state.jobs[lease.job]!.leaseExpiresAt! > now.storePrecision {
+                    state.jobs[lease.job]!.leaseExpiresAt = until.storePrecision
+                } else {
+                    lost.insert(lease)
+                }
+            }
+            return lost
+        }
+    }
+
+    public func complete(_ completions: [JobCompletion]) async throws -> [CompletionResult] {
+        state.withLock { state in
+            completions.map { completion in
+                guard Self.holds(completion.lease, state) else { return .leaseLost }
+                var draft = state
+                do {
+                    for effect in completion.effects { try Self.apply(effect, now: completion.now.storePrecision, to: &draft) }
+                    Self.finish(completion.lease.job, completion.outcome, now: completion.now.storePrecision, in: &draft)
+                    state = draft
+                    return .applied
+                } catch {
+                    let reason = "store effect failed: \(error)"
+                    Self.finish(completion.lease.job, .dead(reason: reason), now: completion.now.storePrecision, in: &state)
+                    return .effectFailed(reason)
+                }
+            }
+        }
+    }
+
+    private static func finish(_ id: JobID, _ outcome: JobOutcome, now: Date, in state: inout State) {
+        switch outcome {
+        case .retry, .reschedule: if supersedeIfNewerPending(id, now: now, in: &state) { return }
+        case .succeeded, .dead: break
+        }
+        var job = state.jobs[id]!
+        job.leaseOwner = nil
+        job.leaseExpiresAt = nil
+        job.updatedAt = now
+        switch outcome {
+        case .succeeded:
+            job.status = .succeeded
+            job.attempts += 1
+            job.finishedAt = now
+        case .retry(let at, let error):
+            job.status = .pending
+            job.attempts += 1
+            job.runAt = at.storePrecision
+            job.lastError = error
+        case .reschedule(let at, let reason):
+            job.status = .pending
+            job.runAt = at.storePrecision
+            job.lastError = reason
+        case .dead(let reason):
+            job.status = .dead
+            job.attempts += 1
+            job.lastError = reason
+            job.finishedAt = now
+        }
+        state.jobs[id] = job
+        state.leaseTokens[id] = nil
+    }
+
+    private static func apply(_ effect: StoreEffect, now: Date, to state: inout State) throws {
+        switch effect {
+        case .bind(let binding): try bind(binding, in: &state)
+        case .enqueue(let job): _ = enqueue(job, now: now, into: &state)
+        case .setCursor(let cursor): state.cursors[cursorKey(cursor.connection, cursor.name)] = cursor.storePrecision
+        case .putSnapshots(let entries): for entry in entries { state.snapshots[snapshotKey(entry)] = entry.storePrecision }
+        case .log(let event): append(event, to: &state)
+        }
+    }
+
+    public func release(_ leases: [Lease], now: Date) async throws {
+        state.withLock { state in
+            for lease in leases where Self.holds(lease, state) {
+                if Self.supersedeIfNewerPending(lease.job, now: now.storePrecision, in: &state) { continue }
+                state.jobs[lease.job]!.status = .pending
+                state.jobs[lease.job]!.leaseOwner = nil
+                state.jobs[lease.job]!.leaseExpiresAt = nil
+                state.jobs[lease.job]!.updatedAt = now.storePrecision
+                state.leaseTokens[lease.job] = nil
+            }
+        }
+    }
+
+    public func job(_ id: JobID) async throws -> Job? { state.withLock { $0.jobs[id] } }
+
+    public func job(kind: String, idempotencyKey: String) async throws -> Job? {
+        state.withLock { $0.jobs.values.first { $0.kind == kind && $0.idempotencyKey == idempotencyKey } }
+    }
+
+    public func jobs(_ filter: JobFilter) async throws -> [Job] {
+        state.withLock { state in
+            Array(
+                state.jobs.values
+                    .filter { job in
+                        (filter.statuses?.contains(job.status) ?? true) && (filter.kind.map { $0 == job.kind } ?? true)
+                            && (filter.connection.map { $0 == job.connection } ?? true)
+                            && (filter.beforeID.map { job.id < $0 } ?? true)
+                    }
+                    .sorted { $0.id > $1.id }
+                    .prefix(filter.limit))
+        }
+    }
+
+    public func jobCounts() async throws -> [JobStatus: Int] {
+        state.withLock { state in state.jobs.values.reduce(into: [:]) { $0[$1.status, default: 0] += 1 } }
+    }
+
+    public func retryNow(_ id: JobID, now: Date) async throws -> Job {
+        try state.withLock { state in
+            guard var job = state.jobs[id] else { throw StoreError.notFound("job \(id)") }
+            switch job.status {
+            case .pending: break
+            case .dead:
+                job.attempts = 0
+                if let key = job.coalescingKey,
+                    state.jobs.values.contains(where: { $0.kind == job.kind && $0.coalescingKey == key && $0.status == .pending })
+                {
+                    throw StoreError.conflict("job \(id) cannot be replayed: a newer job with its coalescing key is pending")
+                }
+            default: throw StoreError.invalidState("job \(id) is \(job.status.rawValue); only pending or dead jobs can be retried")
+            }
+            job.status = .pending
+            job.runAt = now.storePrecision
+            job.finishedAt = nil
+            job.updatedAt = now.storePrecision
+            state.jobs[id] = job
+            return job
+        }
+    }
+
+    public func replayDeadLetter(_ id: JobID, now: Date) async throws -> Job {
+        let job = try await self.job(id)
+        guard let job else { throw StoreError.notFound("job \(id)") }
+        guard job.status == .dead else {
+            throw StoreError.invalidState("job \(id) is \(job.status.rawValue), not a dead letter")
+        }
+        return try await retryNow(id, now: now)
+    }
+
+    // MARK: bindings
+
+    public func bind(_ binding: Binding) async throws {
+        try state.withLock { try Self.bind(binding, in: &$0) }
+    }
+
+    private static func bind(_ binding: Binding, in state: inout State) throws {
+        let same = state.bindings.filter {
+            $0.connection == binding.connection && $0.entity == binding.entity
+                && ($0.externalID == binding.externalID || $0.internalID == binding.internalID)
+        }
+        if same.isEmpty { state.bindings.append(binding) } else if same != [binding] { throw StoreError.bindingConflict(binding) }
+    }
+
+    public func binding(connection: ConnectionID, entity: String, externalID: String) async throws -> Binding? {
+        state.withLock { $0.bindings.first { $0.connection == connection && $0.entity == entity && $0.externalID == externalID } }
+    }
+
+    public func binding(connection: ConnectionID, entity: String, internalID: String) async throws -> Binding? {
+        state.withLock { $0.bindings.first { $0.connection == connection && $0.entity == entity && $0.internalID == internalID } }
+    }
+
+    // MARK: cursors and snapshots
+
+    private static func cursorKey(_ connection: ConnectionID, _ name: String) -> String { "\(connection)\u{0}\(name)" }
+    private static func snapshotKey(_ entry: SnapshotEntry) -> String { "\(entry.connection)\u{0}\(entry.entity)\u{0}\(entry.key)" }
+
+    public func cursor(connection: ConnectionID, name: String) async throws -> SyncCursor? {
+        state.withLock { $0.cursors[Self.cursorKey(connection, name)] }
+    }
+
+    public func setCursor(_ cursor: SyncCursor) async throws {
+        state.withLock { $0.cursors[Self.cursorKey(cursor.connection, cursor.name)] = cursor.storePrecision }
+    }
+
+    public func snapshots(connection: ConnectionID, entity: String, keys: [String]) async throws -> [String: String] {
+        state.withLock { state in
+            var found: [String: String] = [:]
+            for key in keys {
+                let probe = SnapshotEntry(connection: connection, entity: entity, key: key, value: "", confirmedAt: Date())
+                if let entry = state.snapshots[Self.snapshotKey(probe)] { found[key] = entry.value }
+            }
+            return found
+        }
+    }
+
+    public func putSnapshots(_ entries: [SnapshotEntry]) async throws {
+        state.withLock { state in for entry in entries { state.snapshots[Self.snapshotKey(entry)] = entry.storePrecision } }
+    }
+
+    // MARK: events
+
+    private static func append(_ event: EventRecord, to state: inout State) {
+        var stored = event
+        stored.id = state.nextEventID
+        stored.at = event.at.storePrecision
+        state.nextEventID += 1
+        state.events.append(stored)
+    }
+
+    public func append(_ events: [EventRecord]) async throws {
+        state.withLock { state in for event in events { Self.append(event, to: &state) } }
+    }
+
+    public func events(_ filter: EventFilter) async throws -> [EventRecord] {
+        state.withLock { state in
+            Array(
+                state.events.reversed()
+                    .filter { event in
+                        (filter.connection.map { $0 == event.connection } ?? true)
+                            && (filter.minimumLevel.map { event.level >= $0 } ?? true)
+                            && (filter.kind.map { $0 == event.kind } ?? true)
+                            && (filter.subject.map { $0 == event.subject } ?? true)
+                            && (filter.from.map { event.at >= $0.storePrecision } ?? true)
+                            && (filter.to.map { event.at < $0.storePrecision } ?? true)
+                            && (filter.beforeID.map { event.id! < $0 } ?? true)
+                    }
+                    .prefix(filter.limit))
+        }
+    }
+
+    public func purgeEvents(before cutoff: Date) async throws -> Int {
+        state.withLock { state in
+            let before = state.events.count
+            state.events.removeAll { $0.at < cutoff.storePrecision }
+            return before - state.events.count
+        }
+    }
+
+    // MARK: connections
+
+    public func saveConnection(_ connection: Connection, now: Date) async throws {
+        let sealed = try secretBox.seal(connection.secrets, for: connection.id)
+        state.withLock {
+            $0.connections[connection.id] = (connection.type, connection.name, connection.settings, sealed, connection.paused)
+        }
+    }
+
+    public func connection(_ id: ConnectionID) async throws -> Connection? {
+        guard let row = state.withLock({ $0.connections[id] }) else { return nil }
+        return Connection(
+            id: id, type: row.type, name: row.name, settings: row.settings, secrets: try secretBox.open(row.sealed, for: id),
+            paused: row.paused)
+    }
+
+    public func connections() async throws -> [Connection] {
+        var result: [Connection] = []
+        for id in state.withLock({ $0.connections.keys.sorted() }) {
+            if let connection = try await connection(id) { result.append(connection) }
+        }
+        return result
+    }
+
+    public func deleteConnection(_ id: ConnectionID) async throws {
+        try state.withLock { state in
+            guard state.connections.removeValue(forKey: id) != nil else { throw StoreError.notFound("connection \(id)") }
+        }
+    }
+
+    // MARK: schedules
+
+    public func nextFire(schedule: String) async throws -> Date? { state.withLock { $0.schedules[schedule] } }
+
+    public func advanceSchedule(_ schedule: String, expected: Date?, next: Date, enqueue job: NewJob?, now: Date) async throws -> Bool {
+        state.withLock { state in
+            guard state.schedules[schedule] == expected?.storePrecision else { return false }
+            state.schedules[schedule] = next.storePrecision
+            if let job { _ = Self.enqueue(job, now: now.storePrecision, into: &state) }
+            return true
+        }
+    }
+}
+
+extension SyncCursor {
+    var storePrecision: SyncCursor {
+        var copy = self
+        copy.updatedAt = updatedAt.storePrecision
+        return copy
+    }
+}
+
+extension SnapshotEntry {
+    var storePrecision: SnapshotEntry {
+        var copy = self
+        copy.confirmedAt = confirmedAt.storePrecision
+        return copy
+    }
+}

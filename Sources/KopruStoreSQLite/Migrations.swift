@@ -1,0 +1,105 @@
+import GRDB
+
+/// The schema, as an ordered list of named steps. A shipped step is never edited: add a new one.
+/// Constraints live here, not in `if`s: uniqueness of idempotency keys and bindings, one pending
+/// job per coalescing key, and "running" if and only if a lease is held.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: connections, jobs, bindings, cursors, snapshots, events, schedules") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE connections (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        type TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        settings TEXT NOT NULL DEFAULT '{}',
+                        secrets BLOB NOT NULL,
+                        paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+
+                    CREATE TABLE jobs (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind TEXT NOT NULL,
+                        idempotency_key TEXT NOT NULL,
+                        payload BLOB NOT NULL,
+                        priority INTEGER NOT NULL DEFAULT 0,
+                        run_at INTEGER NOT NULL,
+                        ordering_key TEXT,
+                        coalescing_key TEXT,
+                        connection_id TEXT,
+                        status TEXT NOT NULL
+                            CHECK (status IN ('pending', 'running', 'succeeded', 'dead', 'superseded')),
+                        attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                        last_error TEXT,
+                        lease_owner TEXT,
+                        lease_token TEXT,
+                        lease_expires_at INTEGER,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        finished_at INTEGER,
+                        UNIQUE (kind, idempotency_key),
+                        CHECK ((status = 'running') = (lease_token IS NOT NULL AND lease_expires_at IS NOT NULL))
+                    );
+                    CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id) WHERE status = 'pending';
+                    CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE status = 'running';
+                    CREATE INDEX jobs_ordering ON jobs (ordering_key, id)
+                        WHERE ordering_key IS NOT NULL AND status IN ('pending', 'running');
+                    CREATE UNIQUE INDEX jobs_one_pending_per_coalescing_key ON jobs (kind, coalescing_key)
+                        WHERE coalescing_key IS NOT NULL AND status = 'pending';
+                    CREATE INDEX jobs_status ON jobs (status, id);
+
+                    CREATE TABLE bindings (
+                        connection_id TEXT NOT NULL,
+                        entity TEXT NOT NULL,
+                        external_id TEXT NOT NULL,
+                        internal_id TEXT NOT NULL,
+                        PRIMARY KEY (connection_id, entity, external_id),
+                        UNIQUE (connection_id, entity, internal_id)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE sync_cursors (
+                        connection_id TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        PRIMARY KEY (connection_id, name)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE snapshots (
+                        connection_id TEXT NOT NULL,
+                        entity TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        confirmed_at INTEGER NOT NULL,
+                        PRIMARY KEY (connection_id, entity, key)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at INTEGER NOT NULL,
+                        level TEXT NOT NULL
+                            CHECK (level IN ('trace', 'debug', 'info', 'notice', 'warning', 'error', 'critical')),
+                        level_rank INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        connection_id TEXT,
+                        subject TEXT,
+                        message TEXT NOT NULL,
+                        details TEXT NOT NULL DEFAULT '{}',
+                        duration_ms INTEGER
+                    );
+                    CREATE INDEX events_at ON events (at);
+                    CREATE INDEX events_connection ON events (connection_id, id);
+
+                    CREATE TABLE schedules (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        next_fire_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,306 @@
+import Foundation
+import GRDB
+import KopruCore
+import KopruStore
+
+extension SQLiteStore: JobQueueStore {
+    public func enqueue(_ jobs: [NewJob], now: Date) async throws -> [EnqueueResult] {
+        try await pool.write { db in try jobs.map { try Self.enqueue($0, now: now, db) } }
+    }
+
+    static func enqueue(_ job: NewJob, now: Date, _ db: Database) throws -> EnqueueResult {
+        if let existing = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT id FROM jobs WHERE kind = ? AND idempotency_key = ?"),
+            arguments: [job.kind, job.idempotencyKey])
+        {
+            return EnqueueResult(id: existing, inserted: false)
+        }
+        var superseded: [JobID] = []
+        if let key = job.coalescingKey {
+            superseded = try Int64.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        UPDATE jobs SET status = 'superseded', finished_at = ?, updated_at = ?,
+                            last_error = 'superseded by a newer job with the same coalescing key'
+                        WHERE kind = ? AND coalescing_key = ? AND status = 'pending' RETURNING id
+                        """),
+                arguments: [now.ms, now.ms, job.kind, key]
+            ).sorted()
+        }
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO jobs (kind, idempotency_key, payload, priority, run_at, ordering_key, coalescing_key,
+                                  connection_id, status, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+                """
+        ).execute(arguments: [
+            job.kind, job.idempotencyKey, job.payload, job.priority, (job.runAt ?? now).ms, job.orderingKey,
+            job.coalescingKey, job.connection?.rawValue, now.ms, now.ms,
+        ])
+        return EnqueueResult(id: db.lastInsertedRowID, inserted: true, superseded: superseded)
+    }
+
+    /// Where a newer job with the same coalescing key is pending, an older one going back to
+    /// pending would be a second pending job for that key: it is superseded instead.
+    private static let supersedeIfNewerPending = """
+        UPDATE jobs SET status = 'superseded', finished_at = :now, updated_at = :now, lease_owner = NULL,
+            lease_token = NULL, lease_expires_at = NULL,
+            last_error = 'superseded by a newer job with the same coalescing key'
+        WHERE id = :id AND coalescing_key IS NOT NULL AND EXISTS (
+            SELECT 1 FROM jobs AS newer WHERE newer.kind = jobs.kind AND newer.coalescing_key = jobs.coalescing_key
+              AND newer.status = 'pending' AND newer.id <> jobs.id)
+        """
+
+    public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
+        let token = UUID().uuidString
+        let now = request.now.ms
+        let expires = request.now.addingTimeInterval(request.leaseDuration).ms
+        return try await pool.write { db in
+            let expired = try Int64.fetchAll(
+                db.cachedStatement(sql: "SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at <= ?"),
+                arguments: [now])
+            for id in expired {
+                try db.cachedStatement(sql: Self.supersedeIfNewerPending).execute(arguments: ["now": now, "id": id])
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE jobs SET status = 'pending', attempts = attempts + 1,
+                            last_error = 'lease expired: worker ' || coalesce(lease_owner, '?') || ' stopped before finishing',
+                            lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = ?
+                        WHERE id = ? AND status = 'running'
+                        """
+                ).execute(arguments: [now, id])
+            }
+
+            var sql = """
+                SELECT id FROM jobs AS j
+                WHERE status = 'pending' AND run_at <= ?
+                  AND (ordering_key IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM jobs AS o WHERE o.ordering_key = j.ordering_key
+                          AND o.status IN ('pending', 'running') AND o.id < j.id))
+                """
+            var arguments: [(any DatabaseValueConvertible)?] = [now]
+            if let kinds = request.kinds {
+                sql += " AND kind IN (\(placeholders(kinds.count)))"
+                arguments += kinds.sorted() as [(any DatabaseValueConvertible)?]
+            }
+            if !request.excludingConnections.isEmpty {
+                sql += " AND (connection_id IS NULL OR connection_id NOT IN (\(placeholders(request.excludingConnections.count))))"
+                arguments += request.excludingConnections.map(\.rawValue).sorted() as [(any DatabaseValueConvertible)?]
+            }
+            sql += " ORDER BY priority DESC, run_at, id LIMIT ?"
+            arguments.append(request.limit)
+            let ids = try Int64.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
+            guard !ids.isEmpty else { return [] }
+
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    UPDATE jobs SET status = 'running', lease_owner = ?, lease_token = ?, lease_expires_at = ?, updated_at = ?
+                    WHERE id IN (\(placeholders(ids.count))) RETURNING *
+                    """,
+                arguments: StatementArguments([request.owner, token, expires, now] as [(any DatabaseValueConvertible)?] + ids))
+            let position = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
+            return rows.map { ClaimedJob(job: Self.job($0), lease: Lease(job: $0["id"], token: token)) }
+                .sorted { position[$0.job.id]! < position[$1.job.id]! }
+        }
+    }
+
+    public func extendLeases(_ leases: [Lease], until: Date, now: Date) async throws -> Set<Lease> {
+        try await pool.write { db in
+            var lost = Set<Lease>()
+            for lease in leases {
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE jobs SET lease_expires_at = ?
+                        WHERE id = ? AND status = 'running' AND lease_token = ? AND lease_expires_at > ?
+                        """
+                ).execute(arguments: [until.ms, lease.job, lease.token, now.ms])
+                if db.changesCount == 0 { lost.insert(lease) }
+            }
+            return lost
+        }
+    }
+
+    public func complete(_ completions: [JobCompletion]) async throws -> [CompletionResult] {
+        try await pool.write { db in
+            try completions.map { completion in
+                var result = CompletionResult.applied
+                do {
+                    try db.inSavepoint {
+                        guard try Self.finish(completion.lease, completion.outcome, now: completion.now, db) else {
+                            result = .leaseLost
+                            return .rollback
+                        }
+                        for effect in completion.effects { try Self.apply(effect, now: completion.now, db) }
+                        return .commit
+                    }
+                } catch {
+                    let reason = "store effect failed: \(Self.describe(error))"
+                    _ = try Self.finish(completion.lease, .dead(reason: reason), now: completion.now, db)
+                    result = .effectFailed(reason)
+                }
+                return result
+            }
+        }
+    }
+
+    /// Applies an outcome if the lease is still held; false if it is not.
+    private static func finish(_ lease: Lease, _ outcome: JobOutcome, now: Date, _ db: Database) throws -> Bool {
+        let held = "id = :id AND status = 'running' AND lease_token = :token"
+        let release = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = :now"
+        var arguments: StatementArguments = ["id": lease.job, "token": lease.token, "now": now.ms]
+        let sql: String
+        switch outcome {
+        case .succeeded:
+            sql = "UPDATE jobs SET status = 'succeeded', attempts = attempts + 1, finished_at = :now, \(release) WHERE \(held)"
+        case .dead(let reason):
+            sql = "UPDATE jobs SET status = 'dead', attempts = attempts + 1, finished_at = :now, last_error = :error, \(release) WHERE \(held)"
+            arguments += ["error": reason]
+        case .retry(let at, let error):
+            sql = "UPDATE jobs SET status = 'pending', attempts = attempts + 1, run_at = :at, last_error = :error, \(release) WHERE \(held)"
+            arguments += ["at": at.ms, "error": error]
+        case .reschedule(let at, let reason):
+            sql = "UPDATE jobs SET status = 'pending', run_at = :at, last_error = :error, \(release) WHERE \(held)"
+            arguments += ["at": at.ms, "error": reason]
+        }
+        switch outcome {
+        case .retry, .reschedule:
+            guard try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT 1 FROM jobs WHERE \(held)"), arguments: ["id": lease.job, "token": lease.token])
+                != nil
+            else { return false }
+            try db.cachedStatement(sql: supersedeIfNewerPending).execute(arguments: ["now": now.ms, "id": lease.job])
+            if db.changesCount > 0 { return true }
+        case .succeeded, .dead: break
+        }
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
+        return db.changesCount == 1
+    }
+
+    private static func apply(_ effect: StoreEffect, now: Date, _ db: Database) throws {
+        switch effect {
+        case .bind(let binding): try bind(binding, db)
+        case .enqueue(let job): _ = try enqueue(job, now: now, db)
+        case .setCursor(let cursor): try setCursor(cursor, db)
+        case .putSnapshots(let entries): try putSnapshots(entries, db)
+        case .log(let event): try append(event, db)
+        }
+    }
+
+    /// The error without bound values (GRDB hides them; this keeps the message short).
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
+        return "\(error)"
+    }
+
+    public func release(_ leases: [Lease], now: Date) async throws {
+        try await pool.write { db in
+            for lease in leases {
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE jobs SET status = 'pending', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+                            updated_at = ?
+                        WHERE id = ? AND status = 'running' AND lease_token = ?
+                          AND NOT (coalescing_key IS NOT NULL AND EXISTS (
+                            SELECT 1 FROM jobs AS newer WHERE newer.kind = jobs.kind
+                              AND newer.coalescing_key = jobs.coalescing_key AND newer.status = 'pending'))
+                        """
+                ).execute(arguments: [now.ms, lease.job, lease.token])
+                if db.changesCount == 0 {
+                    try db.cachedStatement(sql: Self.supersedeIfNewerPending).execute(arguments: ["now": now.ms, "id": lease.job])
+                }
+            }
+        }
+    }
+
+    public func job(_ id: JobID) async throws -> Job? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.job) }
+    }
+
+    public func job(kind: String, idempotencyKey: String) async throws -> Job? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM jobs WHERE kind = ? AND idempotency_key = ?", arguments: [kind, idempotencyKey]
+            ).map(Self.job)
+        }
+    }
+
+    public func jobs(_ filter: JobFilter) async throws -> [Job] {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let statuses = filter.statuses {
+            conditions.append("status IN (\(placeholders(statuses.count)))")
+            arguments += statuses.map(\.rawValue).sorted() as [(any DatabaseValueConvertible)?]
+        }
+        if let kind = filter.kind {
+            conditions.append("kind = ?")
+            arguments.append(kind)
+        }
+        if let connection = filter.connection {
+            conditions.append("connection_id = ?")
+            arguments.append(connection.rawValue)
+        }
+        if let before = filter.beforeID {
+            conditions.append("id < ?")
+            arguments.append(before)
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments.append(filter.limit)
+        let sql = "SELECT * FROM jobs \(whereClause) ORDER BY id DESC LIMIT ?"
+        let bound = StatementArguments(arguments)
+        return try await pool.read { db in try Row.fetchAll(db, sql: sql, arguments: bound).map(Self.job) }
+    }
+
+    public func jobCounts() async throws -> [JobStatus: Int] {
+        try await pool.read { db in
+            var counts: [JobStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM jobs GROUP BY status") {
+                if let status = JobStatus(rawValue: row["status"]) { counts[status] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    public func retryNow(_ id: JobID, now: Date) async throws -> Job {
+        try await pool.write { db in try Self.retryNow(id, onlyDead: false, now: now, db) }
+    }
+
+    public func replayDeadLetter(_ id: JobID, now: Date) async throws -> Job {
+        try await pool.write { db in try Self.retryNow(id, onlyDead: true, now: now, db) }
+    }
+
+    private static func retryNow(_ id: JobID, onlyDead: Bool, now: Date, _ db: Database) throws -> Job {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]) else {
+            throw StoreError.notFound("job \(id)")
+        }
+        let job = Self.job(row)
+        switch (job.status, onlyDead) {
+        case (.dead, _), (.pending, false): break
+        case (_, true): throw StoreError.invalidState("job \(id) is \(job.status.rawValue), not a dead letter")
+        case (_, false):
+            throw StoreError.invalidState("job \(id) is \(job.status.rawValue); only pending or dead jobs can be retried")
+        }
+        do {
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET status = 'pending', run_at = :now, updated_at = :now, finished_at = NULL,
+                        attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END
+                    WHERE id = :id
+                    """,
+                arguments: ["now": now.ms, "id": id])
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw StoreError.conflict("job \(id) cannot be replayed: a newer job with its coalescing key is pending")
+        }
+        return try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.job)!
+    }
+
+    static func job(_ row: Row) -> Job {
+        Job(
+            id: row["id"], kind: row["kind"], idempotencyKey: row["idempotency_key"], payload: row["payload"],
+            priority: row["priority"], runAt: row.date("run_at"), orderingKey: row["ordering_key"],
+            coalescingKey: row["coalescing_key"], connection: (row["connection_id"] as String?).map { ConnectionID($0) },
+            status: JobStatus(rawValue: row["status"]) ?? .dead, attempts: row["attempts"], lastError: row["last_error"],
+            leaseOwner: row["lease_owner"], leaseExpiresAt: row.optionalDate("lease_expires_at"),
+            createdAt: row.date("created_at"), updatedAt: row.date("updated_at"), finishedAt: row.optionalDate("finished_at"))
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import GRDB
+import KopruCore
+import KopruStore
+
+/// The embedded store: one SQLite file in WAL mode through a GRDB `DatabasePool`.
+///
+/// Durability: GRDB's pool sets `synchronous = NORMAL`, with which a power cut can lose the
+/// last commits. We acknowledge webhooks and complete jobs on the strength of a commit, so the
+/// writer runs with `FULL` by default; batching (many jobs per transaction) keeps that cheap.
+public final class SQLiteStore: Store, Sendable {
+    public enum Durability: String, Sendable, CaseIterable {
+        /// fsync on every commit: a committed job survives power loss.
+        case full
+        /// fsync at checkpoints only: survives a process crash, not a power cut. For benchmarks.
+        case normal
+    }
+
+    let pool: DatabasePool
+    let secretBox: SecretBox
+    public let path: String
+    public let durability: Durability
+
+    public init(path: String, secretBox: SecretBox, durability: Durability = .full) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.foreignKeysEnabled = true
+        // Bound values may be secrets or personal data: never in error messages.
+        configuration.publicStatementArguments = false
+        pool = try DatabasePool(path: path, configuration: configuration)
+        // After the pool's own WAL set-up, which lowers synchronous to NORMAL on the writer.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+        }
+        self.secretBox = secretBox
+        self.path = path
+        self.durability = durability
+    }
+
+    public var summary: String { "sqlite (WAL, synchronous=\(durability.rawValue.uppercased()))" }
+
+    public func migrate() async throws {
+        try Migrations.migrator.migrate(pool)
+    }
+
+    /// What `PRAGMA synchronous` reads on the writer connection (2 = FULL, 1 = NORMAL).
+    public func writerSynchronousSetting() async throws -> Int {
+        try await pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// The names of the migrations applied, in order.
+    public func appliedMigrations() async throws -> [String] {
+        try await pool.read { db in try Migrations.migrator.appliedMigrations(db) }
+    }
+}
+
+extension Date {
+    var ms: Int64 { millisecondsSince1970 }
+}
+
+extension Row {
+    func date(_ column: String) -> Date { Date(millisecondsSince1970: self[column]) }
+    func optionalDate(_ column: String) -> Date? { (self[column] as Int64?).map(Date.init(millisecondsSince1970:)) }
+}
+
+func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
