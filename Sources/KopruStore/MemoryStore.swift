@@ -8,6 +8,7 @@ import Synchronization
 public final class MemoryStore: Store {
     private struct State {
         var jobs: [JobID: Job] = [:]
+        var idempotencyKeys: [String: JobID] = [:]
         var nextJobID: JobID = 1
         var leaseTokens: [JobID: String] = [:]
         var bindings: [Binding] = []
@@ -37,9 +38,8 @@ public final class MemoryStore: Store {
     }
 
     private static func enqueue(_ new: NewJob, now: Date, into state: inout State) -> EnqueueResult {
-        if let existing = state.jobs.values.first(where: { $0.kind == new.kind && $0.idempotencyKey == new.idempotencyKey }) {
-            return EnqueueResult(id: existing.id, inserted: false)
-        }
+        let uniqueKey = "\(new.kind)\u{0}\(new.idempotencyKey)"
+        if let existing = state.idempotencyKeys[uniqueKey] { return EnqueueResult(id: existing, inserted: false) }
         var superseded: [JobID] = []
         if let key = new.coalescingKey {
             for (id, job) in state.jobs where job.kind == new.kind && job.coalescingKey == key && job.status == .pending {
@@ -52,6 +52,7 @@ public final class MemoryStore: Store {
         }
         let id = state.nextJobID
         state.nextJobID += 1
+        state.idempotencyKeys[uniqueKey] = id
         state.jobs[id] = Job(
             id: id, kind: new.kind, idempotencyKey: new.idempotencyKey, payload: new.payload, priority: new.priority,
             runAt: (new.runAt ?? now).storePrecision, orderingKey: new.orderingKey, coalescingKey: new.coalescingKey,
@@ -221,7 +222,7 @@ public final class MemoryStore: Store {
     public func job(_ id: JobID) async throws -> Job? { state.withLock { $0.jobs[id] } }
 
     public func job(kind: String, idempotencyKey: String) async throws -> Job? {
-        state.withLock { $0.jobs.values.first { $0.kind == kind && $0.idempotencyKey == idempotencyKey } }
+        state.withLock { state in state.idempotencyKeys["\(kind)\u{0}\(idempotencyKey)"].flatMap { state.jobs[$0] } }
     }
 
     public func jobs(_ filter: JobFilter) async throws -> [Job] {

@@ -1,0 +1,47 @@
+import Foundation
+
+/// How a connector classifies every failure, so that the engine (never the connector) decides
+/// what happens next. A struct over a private enum, as Hummingbird's errors are: cases can be
+/// added without breaking anyone's `switch` on `disposition`.
+public struct ConnectorError: Error, Sendable, CustomStringConvertible {
+    public enum Disposition: Sendable, Equatable {
+        /// A passing fault (timeout, 5xx, dropped connection): try again, after `after` if the
+        /// target said when, else by the retry policy.
+        case retryable(after: Duration?)
+        /// The target asked us to slow down; run again after the delay without spending an attempt.
+        case rateLimited(retryAfter: Duration)
+        /// Bad data: retrying cannot help. Goes to the dead letters with the message.
+        case permanent
+        /// Credentials refused: retrying with the same ones cannot help until an operator acts.
+        case authentication
+        /// The target already has this record (e.g. Horoz ERR-20003): count it as done.
+        case alreadyDone(reference: String?)
+    }
+
+    public let disposition: Disposition
+    public let message: String
+    /// The field at fault, for permanent failures caused by one.
+    public let field: String?
+
+    private init(_ disposition: Disposition, _ message: String, field: String? = nil) {
+        self.disposition = disposition
+        self.message = message
+        self.field = field
+    }
+
+    public static func retryable(_ message: String, after: Duration? = nil) -> ConnectorError {
+        ConnectorError(.retryable(after: after), message)
+    }
+    public static func rateLimited(_ message: String, retryAfter: Duration) -> ConnectorError {
+        ConnectorError(.rateLimited(retryAfter: retryAfter), message)
+    }
+    public static func permanent(_ message: String, field: String? = nil) -> ConnectorError {
+        ConnectorError(.permanent, message, field: field)
+    }
+    public static func authentication(_ message: String) -> ConnectorError { ConnectorError(.authentication, message) }
+    public static func alreadyDone(_ message: String, reference: String? = nil) -> ConnectorError {
+        ConnectorError(.alreadyDone(reference: reference), message)
+    }
+
+    public var description: String { field.map { "\(message) (field: \($0))" } ?? message }
+}

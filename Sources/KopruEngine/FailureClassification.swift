@@ -1,0 +1,43 @@
+import Foundation
+import KopruConnectors
+import KopruCore
+import KopruStore
+
+/// Turns what a handler did into what the store records. The one place retry decisions live.
+struct FailureClassification: Sendable {
+    /// How long to leave a connection alone after its credentials were refused.
+    var authenticationBackoff: Duration = .seconds(300)
+
+    func outcome(
+        for error: any Error, attempt: Int, policy: RetryPolicy, now: Date
+    ) -> (outcome: JobOutcome, level: EventLevel) {
+        func retry(_ message: String, after: Duration?) -> (JobOutcome, EventLevel) {
+            if attempt >= policy.maxAttempts {
+                return (.dead(reason: "gave up after \(attempt) attempts: \(message)"), .error)
+            }
+            let delay = after ?? policy.delay(afterAttempt: attempt)
+            return (.retry(at: now.addingTimeInterval(delay.seconds), error: message), .warning)
+        }
+        switch error {
+        case let error as ConnectorError:
+            switch error.disposition {
+            case .retryable(let after): return retry(error.description, after: after)
+            case .rateLimited(let retryAfter):
+                return (.reschedule(at: now.addingTimeInterval(retryAfter.seconds), reason: "rate limited: \(error.message)"), .notice)
+            case .permanent: return (.dead(reason: error.description), .error)
+            case .authentication:
+                return (
+                    .reschedule(
+                        at: now.addingTimeInterval(authenticationBackoff.seconds),
+                        reason: "authentication failed: \(error.message); fix the connection's credentials"),
+                    .critical
+                )
+            case .alreadyDone: return (.succeeded, .info)
+            }
+        case let error as ValidationErrors: return (.dead(reason: "invalid: \(error)"), .error)
+        case let error as ValidationError: return (.dead(reason: "invalid: \(error)"), .error)
+        case is DecodingError: return (.dead(reason: "payload cannot be decoded: \(error)"), .error)
+        default: return retry("\(error)", after: nil)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import KopruStore
+import Logging
+
+/// What a handler gets besides the job.
+public struct JobContext: Sendable {
+    public let job: Job
+    /// 1 for the first attempt.
+    public let attempt: Int
+    public let logger: Logger
+    public let now: Date
+}
+
+/// What a successful attempt leaves behind: store writes committed with the job's completion
+/// (bindings, cursors, follow-up jobs, log lines), so the effect and "done" are one fact.
+public struct JobResult: Sendable {
+    public var effects: [StoreEffect]
+
+    public init(effects: [StoreEffect] = []) { self.effects = effects }
+
+    public static let done = JobResult()
+    public static func done(_ effects: [StoreEffect]) -> JobResult { JobResult(effects: effects) }
+}
+
+/// Runs the jobs of one kind. Throw a `ConnectorError` to say how a failure should be treated;
+/// any other error counts as a passing fault, except validation and decoding errors, which are
+/// permanent (the payload cannot get better by waiting).
+public protocol JobHandler: Sendable {
+    var kind: String { get }
+    var retryPolicy: RetryPolicy { get }
+    func run(_ context: JobContext) async throws -> JobResult
+}
+
+extension JobHandler {
+    public var retryPolicy: RetryPolicy { .exponentialJitter() }
+}
+
+/// A handler from a closure, for small jobs and tests.
+public struct ClosureJobHandler: JobHandler {
+    public let kind: String
+    public let retryPolicy: RetryPolicy
+    private let body: @Sendable (JobContext) async throws -> JobResult
+
+    public init(
+        kind: String, retryPolicy: RetryPolicy = .exponentialJitter(),
+        _ body: @escaping @Sendable (JobContext) async throws -> JobResult
+    ) {
+        self.kind = kind
+        self.retryPolicy = retryPolicy
+        self.body = body
+    }
+
+    public func run(_ context: JobContext) async throws -> JobResult { try await body(context) }
+}
+
+/// The handlers a worker runs, by kind. A worker claims only kinds it has.
+public struct JobRegistry: Sendable {
+    public private(set) var handlers: [String: any JobHandler] = [:]
+
+    public init(_ handlers: [any JobHandler] = []) {
+        for handler in handlers { register(handler) }
+    }
+
+    public mutating func register(_ handler: any JobHandler) { handlers[handler.kind] = handler }
+
+    public var kinds: Set<String> { Set(handlers.keys) }
+}

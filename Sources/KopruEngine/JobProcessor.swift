@@ -1,0 +1,302 @@
+import Foundation
+import KopruCore
+import KopruStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+public struct JobProcessorConfiguration: Sendable {
+    /// Names this worker in leases and logs.
+    public var workerID: String
+    /// Jobs running at once in this process.
+    public var concurrency: Int
+    /// Most jobs taken in one claim transaction.
+    public var claimBatch: Int
+    /// How long a claimed job stays ours without a heartbeat; a crashed worker's jobs return
+    /// to the queue after it.
+    public var leaseDuration: Duration
+    /// How long to wait before asking again when nothing was ready.
+    public var pollInterval: Duration
+    /// Jobs of one connection running at once, unless `connectionConcurrency` says otherwise.
+    public var defaultConnectionConcurrency: Int
+    public var connectionConcurrency: [ConnectionID: Int]
+    /// On shutdown, how long running jobs may take to finish before they are cancelled and released.
+    public var shutdownGrace: Duration
+
+    public init(
+        workerID: String = JobProcessorConfiguration.defaultWorkerID, concurrency: Int = 32, claimBatch: Int = 64,
+        leaseDuration: Duration = .seconds(60), pollInterval: Duration = .milliseconds(250),
+        defaultConnectionConcurrency: Int = 4, connectionConcurrency: [ConnectionID: Int] = [:],
+        shutdownGrace: Duration = .seconds(15)
+    ) {
+        self.workerID = workerID
+        self.concurrency = max(1, concurrency)
+        self.claimBatch = max(1, claimBatch)
+        self.leaseDuration = leaseDuration
+        self.pollInterval = pollInterval
+        self.defaultConnectionConcurrency = max(1, defaultConnectionConcurrency)
+        self.connectionConcurrency = connectionConcurrency
+        self.shutdownGrace = shutdownGrace
+    }
+
+    public static var defaultWorkerID: String {
+        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    func limit(for connection: ConnectionID) -> Int { connectionConcurrency[connection] ?? defaultConnectionConcurrency }
+}
+
+/// Counts since start, for logs and benchmarks.
+public struct JobProcessorStatistics: Sendable, Equatable {
+    public var succeeded = 0
+    public var retried = 0
+    public var rescheduled = 0
+    public var dead = 0
+    public var released = 0
+    public var leasesLost = 0
+}
+
+/// Claims jobs in batches, runs them with bounded concurrency (overall and per connection),
+/// heartbeats their leases, and records each outcome with its effects in one transaction.
+/// A `ServiceLifecycle.Service`: on graceful shutdown it stops claiming, lets running jobs finish
+/// within the grace period, and gives back what is left.
+public final class JobProcessor: Service, Sendable {
+    private struct State {
+        var stopping = false
+        var running: [JobID: (lease: Lease, connection: ConnectionID?)] = [:]
+        var perConnection: [ConnectionID: Int] = [:]
+        var statistics = JobProcessorStatistics()
+    }
+
+    private let store: any Store
+    private let registry: JobRegistry
+    private let configuration: JobProcessorConfiguration
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+    private let classification = FailureClassification()
+    private let committer: GroupCommitter
+    private let state = Mutex(State())
+
+    public init(
+        store: any Store, registry: JobRegistry, configuration: JobProcessorConfiguration = .init(),
+        logger: Logger = Logger(label: "kopru.jobs"), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.registry = registry
+        self.configuration = configuration
+        self.logger = logger
+        self.now = now
+        self.committer = GroupCommitter(store: store)
+    }
+
+    public var statistics: JobProcessorStatistics { state.withLock { $0.statistics } }
+
+    /// Stops claiming; `run()` returns once running jobs are finished or released.
+    public func stop() { state.withLock { $0.stopping = true } }
+
+    private var isStopping: Bool { state.withLock { $0.stopping } }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await self.processUntilStopped()
+        } onGracefulShutdown: {
+            self.stop()
+        }
+    }
+
+    private func processUntilStopped() async {
+        let (completions, signalCompletion) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        var completed = completions.makeAsyncIterator()
+        logger.info(
+            "job worker started",
+            metadata: [
+                "worker": "\(configuration.workerID)", "kinds": "\(registry.kinds.sorted().joined(separator: ","))",
+                "concurrency": "\(configuration.concurrency)", "store": "\(store.summary)",
+            ])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.heartbeat() }
+            while !isStopping {
+                let (free, saturated) = state.withLock { state in
+                    (
+                        configuration.concurrency - state.running.count,
+                        Set(state.perConnection.filter { $0.value >= configuration.limit(for: $0.key) }.keys)
+                    )
+                }
+                if free <= 0 {
+                    _ = await completed.next()
+                    continue
+                }
+                let claimed: [ClaimedJob]
+                do {
+                    claimed = try await store.claim(
+                        ClaimRequest(
+                            owner: configuration.workerID, limit: min(free, configuration.claimBatch),
+                            leaseDuration: configuration.leaseDuration.seconds, now: now(), kinds: registry.kinds,
+                            excludingConnections: saturated))
+                } catch {
+                    logger.error("claiming jobs failed; trying again", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: configuration.pollInterval)
+                    continue
+                }
+                if claimed.isEmpty {
+                    try? await Task.sleep(for: configuration.pollInterval)
+                    continue
+                }
+                var overLimit: [Lease] = []
+                for job in claimed {
+                    guard admit(job) else {
+                        overLimit.append(job.lease)
+                        continue
+                    }
+                    group.addTask {
+                        await self.execute(job)
+                        signalCompletion.yield()
+                    }
+                }
+                if !overLimit.isEmpty { try? await store.release(overLimit, now: now()) }
+            }
+            await drain()
+            group.cancelAll()
+        }
+        logger.info("job worker stopped", metadata: ["worker": "\(configuration.workerID)"])
+    }
+
+    /// Waits for running jobs up to the grace period; whatever is still running is then cancelled
+    /// (and releases its job).
+    private func drain() async {
+        let deadline = ContinuousClock.now + configuration.shutdownGrace
+        while state.withLock({ !$0.running.isEmpty }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    private func admit(_ claimed: ClaimedJob) -> Bool {
+        state.withLock { state in
+            if let connection = claimed.job.connection {
+                let running = state.perConnection[connection, default: 0]
+                guard running < configuration.limit(for: connection) else { return false }
+                state.perConnection[connection] = running + 1
+            }
+            state.running[claimed.job.id] = (claimed.lease, claimed.job.connection)
+            return true
+        }
+    }
+
+    private func finished(_ claimed: ClaimedJob) {
+        state.withLock { state in
+            state.running[claimed.job.id] = nil
+            if let connection = claimed.job.connection {
+                state.perConnection[connection, default: 1] -= 1
+                if state.perConnection[connection] == 0 { state.perConnection[connection] = nil }
+            }
+        }
+    }
+
+    private func execute(_ claimed: ClaimedJob) async {
+        defer { finished(claimed) }
+        let job = claimed.job
+        let attempt = job.attempts + 1
+        guard let handler = registry.handlers[job.kind] else {
+            await record(claimed, .dead(reason: "no handler for job kind \(job.kind)"), effects: [], level: .error)
+            return
+        }
+        if job.attempts >= handler.retryPolicy.maxAttempts {
+            let reason = "gave up after \(job.attempts) attempts: \(job.lastError ?? "no error recorded")"
+            await record(claimed, .dead(reason: reason), effects: [], level: .error)
+            return
+        }
+        var jobLogger = logger
+        jobLogger[metadataKey: "job"] = "\(job.id)"
+        jobLogger[metadataKey: "kind"] = "\(job.kind)"
+        do {
+            try Task.checkCancellation()
+            let result = try await handler.run(JobContext(job: job, attempt: attempt, logger: jobLogger, now: now()))
+            await record(claimed, .succeeded, effects: result.effects, level: .debug)
+        } catch is CancellationError {
+            try? await store.release([claimed.lease], now: now())
+            state.withLock { $0.statistics.released += 1 }
+            jobLogger.notice("job released at shutdown")
+        } catch {
+            let (outcome, level) = classification.outcome(
+                for: error, attempt: attempt, policy: handler.retryPolicy, now: now())
+            await record(claimed, outcome, effects: [], level: level)
+        }
+    }
+
+    /// Records the outcome, with a line in the event log for anything but a plain success.
+    private func record(_ claimed: ClaimedJob, _ outcome: JobOutcome, effects: [StoreEffect], level: EventLevel) async {
+        let job = claimed.job
+        var effects = effects
+        let summary: String? =
+            switch outcome {
+            case .succeeded: nil
+            case .retry(let at, let error): "attempt \(job.attempts + 1) failed, retrying at \(at): \(error)"
+            case .reschedule(let at, let reason): "deferred to \(at): \(reason)"
+            case .dead(let reason): "moved to the dead letters: \(reason)"
+            }
+        if let summary {
+            effects.append(
+                .log(
+                    EventRecord(
+                        at: now(), level: level, kind: "job", connection: job.connection, subject: "job:\(job.id)",
+                        message: "\(job.kind) #\(job.id) \(summary)")))
+            logger.log(level: level.loggerLevel, "\(job.kind) #\(job.id) \(summary)")
+        }
+        do {
+            let result = try await committer.submit(JobCompletion(lease: claimed.lease, outcome: outcome, effects: effects, now: now()))
+            state.withLock { state in
+                switch (result, outcome) {
+                case (.leaseLost, _): state.statistics.leasesLost += 1
+                case (.effectFailed, _), (.applied, .dead): state.statistics.dead += 1
+                case (.applied, .succeeded): state.statistics.succeeded += 1
+                case (.applied, .retry): state.statistics.retried += 1
+                case (.applied, .reschedule): state.statistics.rescheduled += 1
+                }
+            }
+            switch result {
+            case .applied: break
+            case .leaseLost:
+                logger.warning("job \(job.id): lease lost before completion; another worker owns it now")
+            case .effectFailed(let reason):
+                logger.error("job \(job.id): \(reason)")
+            }
+        } catch {
+            logger.error(
+                "job \(job.id): could not record its outcome; it will run again when its lease expires",
+                metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Extends the leases of running jobs every third of the lease, so a long job is not
+    /// mistaken for a crashed one.
+    private func heartbeat() async {
+        let interval = configuration.leaseDuration / 3
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            let leases = state.withLock { $0.running.values.map(\.lease) }
+            guard !leases.isEmpty, !Task.isCancelled else { continue }
+            let current = now()
+            do {
+                let lost = try await store.extendLeases(
+                    leases, until: current.addingTimeInterval(configuration.leaseDuration.seconds), now: current)
+                for lease in lost { logger.warning("job \(lease.job): lease lost; another worker may run it") }
+            } catch {
+                logger.error("lease heartbeat failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+extension EventLevel {
+    var loggerLevel: Logger.Level {
+        switch self {
+        case .trace: .trace
+        case .debug: .debug
+        case .info: .info
+        case .notice: .notice
+        case .warning: .warning
+        case .error: .error
+        case .critical: .critical
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import HTTPTypes
+
+/// What must never reach a log: credential headers, secret-looking query parameters and JSON
+/// keys, card data. Matching is by lower-cased name; values are replaced, never truncated.
+public struct Redaction: Sendable {
+    public var headerNames: Set<String>
+    public var keys: Set<String>
+
+    public init(headerNames: Set<String> = Redaction.defaultHeaders, keys: Set<String> = Redaction.defaultKeys) {
+        self.headerNames = Set(headerNames.map { $0.lowercased() })
+        self.keys = Set(keys.map { $0.lowercased() })
+    }
+
+    public static let defaultHeaders: Set<String> = [
+        "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "apikey", "processkey",
+        "x-shopify-access-token", "x-shopify-hmac-sha256", "x-iyz-signature", "x-iyz-signature-v3",
+    ]
+
+    public static let defaultKeys: Set<String> = [
+        "password", "secret", "token", "access_token", "refresh_token", "apikey", "api_key", "secretkey", "secret_key",
+        "processkey", "signature", "hash", "cardnumber", "card_number", "cvc", "cvv", "cardholdername", "pan",
+        "consumer_secret", "client_secret", "merchant_key",
+    ]
+
+    static let mask = "***"
+
+    public func headers(_ fields: HTTPFields) -> [String: String] {
+        var result: [String: String] = [:]
+        for field in fields {
+            let name = field.name.canonicalName
+            result[name] = headerNames.contains(name) ? Self.mask : field.value
+        }
+        return result
+    }
+
+    public func url(_ url: URL) -> String {
+        guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return "(unparseable URL)" }
+        components.user = nil
+        components.password = components.password == nil ? nil : Self.mask
+        components.queryItems = components.queryItems?.map { item in
+            isSecret(item.name) ? URLQueryItem(name: item.name, value: Self.mask) : item
+        }
+        return components.string ?? "(unparseable URL)"
+    }
+
+    /// A JSON body with secret keys masked at any depth; anything else is summarised by size, as it
+    /// may hold personal data we cannot pick out.
+    public func body(_ data: Data, limit: Int = 4096) -> String {
+        guard !data.isEmpty else { return "" }
+        guard let json = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
+            return "(\(data.count) bytes, not JSON)"
+        }
+        let cleaned = redact(json)
+        guard let encoded = try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .fragmentsAllowed])
+        else { return "(\(data.count) bytes)" }
+        let text = String(decoding: encoded, as: UTF8.self)
+        return text.count > limit ? String(text.prefix(limit)) + "…(\(data.count) bytes)" : text
+    }
+
+    private func isSecret(_ key: String) -> Bool { keys.contains(key.lowercased()) }
+
+    private func redact(_ value: Any) -> Any {
+        if let object = value as? [String: Any] {
+            var copy: [String: Any] = [:]
+            for (key, inner) in object { copy[key] = isSecret(key) ? Self.mask : redact(inner) }
+            return copy
+        }
+        if let array = value as? [Any] { return array.map(redact) }
+        return value
+    }
+}

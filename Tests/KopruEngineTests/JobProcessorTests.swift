@@ -1,0 +1,210 @@
+import Foundation
+import KopruConnectors
+import KopruCore
+import KopruStore
+import Synchronization
+import Testing
+
+@testable import KopruEngine
+
+@Suite("Job processor")
+struct JobProcessorTests {
+    static func configuration(concurrency: Int = 16, lease: Duration = .seconds(30), grace: Duration = .seconds(5))
+        -> JobProcessorConfiguration
+    {
+        JobProcessorConfiguration(
+            workerID: "test-\(UUID().uuidString.prefix(8))", concurrency: concurrency, claimBatch: 32, leaseDuration: lease,
+            pollInterval: .milliseconds(5), defaultConnectionConcurrency: 4, shutdownGrace: grace)
+    }
+
+    /// Runs a processor in the background for the body, then stops it and waits for it to end.
+    static func running<T>(
+        _ processor: JobProcessor, _ body: () async throws -> T
+    ) async throws -> T {
+        let task = Task { try await processor.run() }
+        defer { processor.stop() }
+        let result = try await body()
+        processor.stop()
+        try await task.value
+        return result
+    }
+
+    static func effectHandler(kind: String = "effect") -> some JobHandler {
+        ClosureJobHandler(kind: kind) { context in
+            .done([.log(EventRecord(at: context.now, level: .info, kind: "effect", subject: context.job.idempotencyKey, message: "done"))])
+        }
+    }
+
+    static func enqueue(_ store: some Store, _ count: Int, kind: String = "effect", connection: ConnectionID? = nil) async throws {
+        _ = try await store.enqueue(
+            (0..<count).map { NewJob(kind: kind, idempotencyKey: "job-\($0)", connection: connection) }, now: Date())
+    }
+
+    @Test("runs every job once and commits its effect with the completion")
+    func runsAll() async throws {
+        let store = MemoryStore()
+        try await Self.enqueue(store, 500)
+        let processor = JobProcessor(store: store, registry: JobRegistry([Self.effectHandler()]), configuration: Self.configuration())
+        try await Self.running(processor) {
+            try await eventually("500 jobs done") { try await store.jobCounts()[.succeeded] == 500 }
+        }
+        let effects = try await store.events(EventFilter(kind: "effect", limit: 10_000))
+        #expect(effects.count == 500)
+        #expect(Set(effects.compactMap(\.subject)).count == 500)
+        #expect(processor.statistics.succeeded == 500)
+    }
+
+    @Test("a passing fault is retried with backoff until it succeeds")
+    func retriesThenSucceeds() async throws {
+        let store = MemoryStore()
+        let calls = Counter()
+        let handler = ClosureJobHandler(kind: "flaky", retryPolicy: .exponentialJitter(base: .milliseconds(10), cap: .milliseconds(20))) {
+            context in
+            if calls.add("flaky") < 3 { throw ConnectorError.retryable("502 Bad Gateway") }
+            return .done
+        }
+        let id = try await store.enqueue([NewJob(kind: "flaky", idempotencyKey: "f")], now: Date())[0].id
+        let processor = JobProcessor(store: store, registry: JobRegistry([handler]), configuration: Self.configuration())
+        try await Self.running(processor) {
+            try await eventually("flaky job done") { try await store.job(id)?.status == .succeeded }
+        }
+        #expect(try await store.job(id)?.attempts == 3)
+        #expect(calls["flaky"] == 3)
+        let log = try await store.events(EventFilter(kind: "job", subject: "job:\(id)"))
+        #expect(log.count == 2)
+        #expect(log.allSatisfy { $0.message.contains("502 Bad Gateway") && $0.level == .warning })
+    }
+
+    @Test("bad data goes to the dead letters with the reason, and a replay runs it again")
+    func deadLetterAndReplay() async throws {
+        let store = MemoryStore()
+        let fixed = Mutex(false)
+        let handler = ClosureJobHandler(kind: "ship") { _ in
+            guard fixed.withLock({ $0 }) else { throw ConnectorError.permanent("ERR-20071: county not found", field: "recipientCounty") }
+            return .done
+        }
+        let id = try await store.enqueue([NewJob(kind: "ship", idempotencyKey: "order-7")], now: Date())[0].id
+        let processor = JobProcessor(store: store, registry: JobRegistry([handler]), configuration: Self.configuration())
+        try await Self.running(processor) {
+            try await eventually("dead letter") { try await store.job(id)?.status == .dead }
+            let dead = try await store.job(id)!
+            #expect(dead.lastError == "ERR-20071: county not found (field: recipientCounty)")
+            #expect(dead.attempts == 1)
+            fixed.withLock { $0 = true }
+            _ = try await store.replayDeadLetter(id, now: Date())
+            try await eventually("replayed job done") { try await store.job(id)?.status == .succeeded }
+        }
+        #expect(try await store.job(id)?.idempotencyKey == "order-7")
+    }
+
+    @Test("rate limiting defers the job without spending attempts")
+    func rateLimited() async throws {
+        let store = MemoryStore()
+        let calls = Counter()
+        let handler = ClosureJobHandler(kind: "push", retryPolicy: .exponentialJitter(maxAttempts: 2)) { _ in
+            if calls.add("push") <= 3 { throw ConnectorError.rateLimited("429", retryAfter: .milliseconds(20)) }
+            return .done
+        }
+        let id = try await store.enqueue([NewJob(kind: "push", idempotencyKey: "p")], now: Date())[0].id
+        let processor = JobProcessor(store: store, registry: JobRegistry([handler]), configuration: Self.configuration())
+        try await Self.running(processor) {
+            try await eventually("rate-limited job done") { try await store.job(id)?.status == .succeeded }
+        }
+        // Four calls with only two attempts allowed: the three 429s did not count.
+        #expect(calls["push"] == 4)
+        #expect(try await store.job(id)?.attempts == 1)
+    }
+
+    @Test("per-connection concurrency limit holds while other connections proceed")
+    func connectionLimit() async throws {
+        let store = MemoryStore()
+        let running = Mutex<[String: Int]>([:])
+        let peak = Mutex<[String: Int]>([:])
+        let handler = ClosureJobHandler(kind: "call") { context in
+            let connection = context.job.connection!.rawValue
+            running.withLock { $0[connection, default: 0] += 1 }
+            peak.withLock { [current = running.withLock { $0[connection]! }] in $0[connection] = max($0[connection] ?? 0, current) }
+            try await Task.sleep(for: .milliseconds(15))
+            running.withLock { $0[connection]! -= 1 }
+            return .done
+        }
+        _ = try await store.enqueue(
+            (0..<40).map { NewJob(kind: "call", idempotencyKey: "erp-\($0)", connection: "erp") }
+                + (0..<40).map { NewJob(kind: "call", idempotencyKey: "shop-\($0)", connection: "shop") }, now: Date())
+        var configuration = Self.configuration(concurrency: 16)
+        configuration.connectionConcurrency = ["erp": 2]
+        let processor = JobProcessor(store: store, registry: JobRegistry([handler]), configuration: configuration)
+        try await Self.running(processor) {
+            try await eventually("80 jobs done") { try await store.jobCounts()[.succeeded] == 80 }
+        }
+        let observed = peak.withLock { $0 }
+        #expect(observed["erp"] == 2)
+        #expect((observed["shop"] ?? 0) <= 4)
+        #expect((observed["shop"] ?? 0) >= 2)
+    }
+
+    @Test("graceful shutdown releases a job that outlives the grace period, without spending an attempt")
+    func shutdownReleases() async throws {
+        let store = MemoryStore()
+        let started = Mutex(false)
+        let handler = ClosureJobHandler(kind: "slow") { _ in
+            started.withLock { $0 = true }
+            try await Task.sleep(for: .seconds(60))
+            return .done
+        }
+        let id = try await store.enqueue([NewJob(kind: "slow", idempotencyKey: "s")], now: Date())[0].id
+        let processor = JobProcessor(
+            store: store, registry: JobRegistry([handler]), configuration: Self.configuration(grace: .milliseconds(50)))
+        let clock = ContinuousClock()
+        let elapsed = try await clock.measure {
+            try await Self.running(processor) {
+                try await eventually("slow job started") { started.withLock { $0 } }
+            }
+        }
+        #expect(elapsed < .seconds(10))
+        let job = try await store.job(id)!
+        #expect(job.status == .pending)
+        #expect(job.attempts == 0)
+        #expect(processor.statistics.released == 1)
+    }
+
+    @Test("heartbeats keep a long job's lease, so a second worker never runs it too")
+    func heartbeat() async throws {
+        let store = MemoryStore()
+        let runs = Counter()
+        let handler = ClosureJobHandler(kind: "long") { context in
+            _ = runs.add(context.job.idempotencyKey)
+            try await Task.sleep(for: .milliseconds(400))
+            return .done
+        }
+        _ = try await store.enqueue((0..<4).map { NewJob(kind: "long", idempotencyKey: "l\($0)") }, now: Date())
+        let first = JobProcessor(
+            store: store, registry: JobRegistry([handler]), configuration: Self.configuration(lease: .milliseconds(120)))
+        let second = JobProcessor(
+            store: store, registry: JobRegistry([handler]), configuration: Self.configuration(lease: .milliseconds(120)))
+        try await Self.running(first) {
+            try await Self.running(second) {
+                try await eventually("4 long jobs done") { try await store.jobCounts()[.succeeded] == 4 }
+            }
+        }
+        for index in 0..<4 { #expect(runs["l\(index)"] == 1, "l\(index) ran once") }
+    }
+
+    @Test("jobs of one ordering key run one at a time, in order")
+    func ordering() async throws {
+        let store = MemoryStore()
+        let order = Mutex<[String]>([])
+        let handler = ClosureJobHandler(kind: "step") { context in
+            try await Task.sleep(for: .milliseconds(2))
+            order.withLock { $0.append(context.job.idempotencyKey) }
+            return .done
+        }
+        _ = try await store.enqueue(
+            (0..<20).map { NewJob(kind: "step", idempotencyKey: "order-1/\($0)", orderingKey: "order-1") }, now: Date())
+        let processor = JobProcessor(store: store, registry: JobRegistry([handler]), configuration: Self.configuration())
+        try await Self.running(processor) {
+            try await eventually("20 steps done") { try await store.jobCounts()[.succeeded] == 20 }
+        }
+        #expect(order.withLock { $0 } == (0..<20).map { "order-1/\($0)" })
+    }
+}

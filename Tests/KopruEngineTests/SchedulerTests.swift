@@ -1,0 +1,95 @@
+import Foundation
+import KopruCore
+import KopruStore
+import Synchronization
+import Testing
+
+@testable import KopruEngine
+
+@Suite("Scheduler")
+struct SchedulerTests {
+    final class FakeClock: Sendable {
+        let current: Mutex<Date>
+        init(_ date: Date) { current = Mutex(date) }
+        var now: Date { current.withLock { $0 } }
+        func set(_ date: Date) { current.withLock { $0 = date } }
+    }
+
+    func date(_ iso: String) -> Date { ISO8601DateFormatter().date(from: iso)! }
+
+    func scheduler(_ store: some Store, _ clock: FakeClock, cron: String = "0 * * * *") throws -> Scheduler {
+        Scheduler(
+            store: store,
+            schedules: [.job(name: "erp-stock", cron: try CronExpression(cron), kind: "flow.stock", connection: "erp")],
+            now: { clock.now })
+    }
+
+    @Test("the first tick records the next fire without firing; a due slot fires once")
+    func firesOnce() async throws {
+        let store = MemoryStore()
+        let clock = FakeClock(date("2026-11-23T10:20:00Z"))
+        let scheduler = try scheduler(store, clock)
+        #expect(try await scheduler.tick() == [])
+        #expect(try await store.nextFire(schedule: "erp-stock") == date("2026-11-23T11:00:00Z"))
+        clock.set(date("2026-11-23T10:59:59Z"))
+        #expect(try await scheduler.tick() == [])
+        clock.set(date("2026-11-23T11:00:01Z"))
+        #expect(try await scheduler.tick() == ["erp-stock"])
+        #expect(try await scheduler.tick() == [])
+        let jobs = try await store.jobs(JobFilter(kind: "flow.stock"))
+        #expect(jobs.count == 1)
+        #expect(jobs.first?.idempotencyKey == "schedule:erp-stock@\(date("2026-11-23T11:00:00Z").millisecondsSince1970)")
+        #expect(jobs.first?.connection == "erp")
+    }
+
+    @Test("after downtime, many missed slots fire once and the next fire is in the future")
+    func missedFiresCollapse() async throws {
+        let store = MemoryStore()
+        let clock = FakeClock(date("2026-11-23T10:20:00Z"))
+        let scheduler = try scheduler(store, clock, cron: "*/15 * * * *")
+        try await scheduler.tick()
+        clock.set(date("2026-11-23T16:07:00Z"))  // down for almost six hours: 23 slots missed
+        #expect(try await scheduler.tick() == ["erp-stock"])
+        #expect(try await scheduler.tick() == [])
+        #expect(try await store.jobs(JobFilter(kind: "flow.stock")).count == 1)
+        #expect(try await store.nextFire(schedule: "erp-stock") == date("2026-11-23T16:15:00Z"))
+    }
+
+    @Test("two schedulers on one store fire a slot once")
+    func twoSchedulers() async throws {
+        let store = MemoryStore()
+        let clock = FakeClock(date("2026-11-23T10:20:00Z"))
+        let a = try scheduler(store, clock)
+        let b = try scheduler(store, clock)
+        try await a.tick()
+        try await b.tick()
+        clock.set(date("2026-11-23T11:00:01Z"))
+        async let firedA = a.tick()
+        async let firedB = b.tick()
+        let fired = try await firedA + firedB
+        #expect(fired == ["erp-stock"])
+        #expect(try await store.jobs(JobFilter(kind: "flow.stock")).count == 1)
+    }
+
+    @Test("a changed expression is followed without firing the old slot")
+    func changedExpression() async throws {
+        let store = MemoryStore()
+        let clock = FakeClock(date("2026-11-23T10:20:00Z"))
+        try await scheduler(store, clock, cron: "0 3 * * *").tick()
+        #expect(try await store.nextFire(schedule: "erp-stock") == date("2026-11-24T00:00:00Z"))
+        #expect(try await scheduler(store, clock, cron: "*/15 * * * *").tick() == [])
+        #expect(try await store.nextFire(schedule: "erp-stock") == date("2026-11-23T10:30:00Z"))
+    }
+
+    @Test("old event-log lines are purged after the retention")
+    func retention() async throws {
+        let store = MemoryStore()
+        let now = Date()
+        try await store.append([
+            EventRecord(at: now.addingTimeInterval(-31 * 86_400), level: .info, kind: "external_call", message: "old"),
+            EventRecord(at: now.addingTimeInterval(-29 * 86_400), level: .info, kind: "external_call", message: "recent"),
+        ])
+        #expect(try await EventRetention(store: store).purgeOnce(now: now) == 1)
+        #expect(try await store.events(EventFilter()).map(\.message) == ["recent"])
+    }
+}
