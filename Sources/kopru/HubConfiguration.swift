@@ -1,0 +1,252 @@
+import Foundation
+import KopruCore
+import Yams
+
+/// Everything `kopru` reads from its YAML file (named by `KOPRU_CONFIG`) and the environment.
+/// The environment wins. Every key is documented in docs/configuration.md.
+struct HubConfiguration: Equatable {
+    struct ScheduleEntry: Equatable {
+        var name: String
+        var cron: String
+        var timeZone: String
+        var kind: String
+        var connection: String?
+        var payload: String
+    }
+
+    var store = "sqlite:./kopru.db"
+    var durability = "full"
+    var httpHost = "127.0.0.1"
+    var httpPort = 8080
+    var masterKey: String?
+    var logLevel = "info"
+    var logFormat = "text"
+    var workerConcurrency = 32
+    var claimBatch = 64
+    var leaseSeconds = 60.0
+    var pollMilliseconds = 250
+    var connectionConcurrency = 4
+    var connectionConcurrencyOverrides: [String: Int] = [:]
+    var shutdownGraceSeconds = 15.0
+    var eventRetentionDays = 30
+    var schedules: [ScheduleEntry] = []
+
+    /// A configuration problem, naming the key (`workers.concurrency`) or variable.
+    struct Problem: Error, CustomStringConvertible, Equatable {
+        let key: String
+        let message: String
+        var description: String { "configuration: \(key) \(message)" }
+    }
+
+    static let environmentKeys = [
+        "KOPRU_STORE", "KOPRU_HTTP_HOST", "KOPRU_HTTP_PORT", "KOPRU_MASTER_KEY", "KOPRU_LOG_LEVEL", "KOPRU_LOG_FORMAT",
+        "KOPRU_DURABILITY",
+    ]
+
+    static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> HubConfiguration {
+        var configuration = HubConfiguration()
+        if let path = environment["KOPRU_CONFIG"], !path.isEmpty {
+            let text: String
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw Problem(key: "KOPRU_CONFIG", message: "names \(path), which cannot be read")
+            }
+            try configuration.apply(yaml: text)
+        }
+        try configuration.apply(environment: environment)
+        try configuration.validate()
+        return configuration
+    }
+
+    mutating func apply(yaml text: String) throws {
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch {
+            throw Problem(key: "KOPRU_CONFIG", message: "is not valid YAML: \(error)")
+        }
+        guard let root else { return }
+        guard let map = root as? [String: Any] else { throw Problem(key: "(top level)", message: "must be a mapping") }
+        let reader = YAMLReader(map: map, path: "")
+        try reader.allow(["store", "durability", "http", "masterKey", "log", "workers", "events", "schedules"])
+        store = try reader.string("store") ?? store
+        durability = try reader.string("durability") ?? durability
+        masterKey = try reader.string("masterKey") ?? masterKey
+        if let http = try reader.section("http") {
+            try http.allow(["host", "port"])
+            httpHost = try http.string("host") ?? httpHost
+            httpPort = try http.int("port") ?? httpPort
+        }
+        if let log = try reader.section("log") {
+            try log.allow(["level", "format"])
+            logLevel = try log.string("level") ?? logLevel
+            logFormat = try log.string("format") ?? logFormat
+        }
+        if let workers = try reader.section("workers") {
+            try workers.allow([
+                "concurrency", "claimBatch", "leaseSeconds", "pollMilliseconds", "connectionConcurrency",
+                "shutdownGraceSeconds",
+            ])
+            workerConcurrency = try workers.int("concurrency") ?? workerConcurrency
+            claimBatch = try workers.int("claimBatch") ?? claimBatch
+            leaseSeconds = try workers.double("leaseSeconds") ?? leaseSeconds
+            pollMilliseconds = try workers.int("pollMilliseconds") ?? pollMilliseconds
+            shutdownGraceSeconds = try workers.double("shutdownGraceSeconds") ?? shutdownGraceSeconds
+            if let perConnection = try workers.section("connectionConcurrency") {
+                for key in perConnection.map.keys.sorted() {
+                    if key == "default" {
+                        connectionConcurrency = try perConnection.int(key)!
+                    } else {
+                        connectionConcurrencyOverrides[key] = try perConnection.int(key)
+                    }
+                }
+            } else {
+                connectionConcurrency = try workers.int("connectionConcurrency") ?? connectionConcurrency
+            }
+        }
+        if let events = try reader.section("events") {
+            try events.allow(["retentionDays"])
+            eventRetentionDays = try events.int("retentionDays") ?? eventRetentionDays
+        }
+        for (index, entry) in try reader.list("schedules").enumerated() {
+            try entry.allow(["name", "cron", "timeZone", "job"])
+            guard let job = try entry.section("job") else {
+                throw Problem(key: "schedules[\(index)].job", message: "is required (kind, connection, payload)")
+            }
+            try job.allow(["kind", "connection", "payload"])
+            let payload = try job.json("payload") ?? "{}"
+            schedules.append(
+                ScheduleEntry(
+                    name: try entry.requiredString("name"), cron: try entry.requiredString("cron"),
+                    timeZone: try entry.string("timeZone") ?? "Europe/Istanbul", kind: try job.requiredString("kind"),
+                    connection: try job.string("connection"), payload: payload))
+        }
+    }
+
+    mutating func apply(environment: [String: String]) throws {
+        func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+        store = value("KOPRU_STORE") ?? store
+        durability = value("KOPRU_DURABILITY") ?? durability
+        httpHost = value("KOPRU_HTTP_HOST") ?? httpHost
+        if let port = value("KOPRU_HTTP_PORT") {
+            guard let parsed = Int(port) else { throw Problem(key: "KOPRU_HTTP_PORT", message: "must be a port number") }
+            httpPort = parsed
+        }
+        masterKey = value("KOPRU_MASTER_KEY") ?? masterKey
+        logLevel = value("KOPRU_LOG_LEVEL") ?? logLevel
+        logFormat = value("KOPRU_LOG_FORMAT") ?? logFormat
+    }
+
+    func validate() throws {
+        guard store.hasPrefix("sqlite:") || store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") else {
+            throw Problem(key: "store", message: "must be sqlite:PATH or postgres://user:pass@host:port/db")
+        }
+        guard ["full", "normal"].contains(durability) else {
+            throw Problem(key: "durability", message: "must be full or normal (got \(durability))")
+        }
+        guard (1...65535).contains(httpPort) else { throw Problem(key: "http.port", message: "must be 1-65535") }
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        guard levels.contains(logLevel) else {
+            throw Problem(key: "log.level", message: "must be one of \(levels.joined(separator: ", ")) (got \(logLevel))")
+        }
+        guard ["text", "json"].contains(logFormat) else {
+            throw Problem(key: "log.format", message: "must be text or json (got \(logFormat))")
+        }
+        for (key, value) in [
+            ("workers.concurrency", workerConcurrency), ("workers.claimBatch", claimBatch),
+            ("workers.pollMilliseconds", pollMilliseconds), ("workers.connectionConcurrency", connectionConcurrency),
+            ("events.retentionDays", eventRetentionDays),
+        ] where value <= 0 {
+            throw Problem(key: key, message: "must be a positive number (got \(value))")
+        }
+        for (connection, value) in connectionConcurrencyOverrides where value <= 0 {
+            throw Problem(key: "workers.connectionConcurrency.\(connection)", message: "must be a positive number")
+        }
+        guard leaseSeconds >= 0.1 else { throw Problem(key: "workers.leaseSeconds", message: "must be at least 0.1") }
+        guard shutdownGraceSeconds >= 0 else { throw Problem(key: "workers.shutdownGraceSeconds", message: "must not be negative") }
+        var names = Set<String>()
+        for (index, schedule) in schedules.enumerated() {
+            guard names.insert(schedule.name).inserted else {
+                throw Problem(key: "schedules[\(index)].name", message: "repeats \"\(schedule.name)\"")
+            }
+            do { _ = try CronExpression(schedule.cron) } catch {
+                throw Problem(key: "schedules[\(index)].cron", message: "is not a cron expression: \(error.message)")
+            }
+            guard TimeZone(identifier: schedule.timeZone) != nil else {
+                throw Problem(key: "schedules[\(index)].timeZone", message: "is not a time zone name (e.g. Europe/Istanbul)")
+            }
+        }
+    }
+
+    /// The SQLite file, for `sqlite:PATH`.
+    var sqlitePath: String? { store.hasPrefix("sqlite:") ? String(store.dropFirst("sqlite:".count)) : nil }
+}
+
+/// Typed reads from a YAML mapping, with errors that name the full key.
+private struct YAMLReader {
+    let map: [String: Any]
+    let path: String
+
+    func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+
+    func allow(_ names: Set<String>) throws {
+        for name in map.keys where !names.contains(name) {
+            throw HubConfiguration.Problem(
+                key: key(name), message: "is not a known key (known here: \(names.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    func string(_ name: String) throws -> String? {
+        guard let value = map[name], !(value is NSNull) else { return nil }
+        if let text = value as? String { return text }
+        if value is Int || value is Double || value is Bool { return "\(value)" }
+        throw HubConfiguration.Problem(key: key(name), message: "must be a string")
+    }
+
+    func requiredString(_ name: String) throws -> String {
+        guard let value = try string(name), !value.isEmpty else {
+            throw HubConfiguration.Problem(key: key(name), message: "is required")
+        }
+        return value
+    }
+
+    func int(_ name: String) throws -> Int? {
+        guard let value = map[name] else { return nil }
+        if let number = value as? Int { return number }
+        if let text = value as? String, let number = Int(text) { return number }
+        throw HubConfiguration.Problem(key: key(name), message: "must be a whole number")
+    }
+
+    func double(_ name: String) throws -> Double? {
+        guard let value = map[name] else { return nil }
+        if let number = value as? Double { return number }
+        if let number = value as? Int { return Double(number) }
+        if let text = value as? String, let number = Double(text) { return number }
+        throw HubConfiguration.Problem(key: key(name), message: "must be a number")
+    }
+
+    func section(_ name: String) throws -> YAMLReader? {
+        guard let value = map[name] else { return nil }
+        guard let inner = value as? [String: Any] else {
+            throw HubConfiguration.Problem(key: key(name), message: "must be a mapping")
+        }
+        return YAMLReader(map: inner, path: key(name))
+    }
+
+    func list(_ name: String) throws -> [YAMLReader] {
+        guard let value = map[name] else { return [] }
+        guard let items = value as? [Any] else { throw HubConfiguration.Problem(key: key(name), message: "must be a list") }
+        return try items.enumerated().map { index, item in
+            guard let inner = item as? [String: Any] else {
+                throw HubConfiguration.Problem(key: "\(key(name))[\(index)]", message: "must be a mapping")
+            }
+            return YAMLReader(map: inner, path: "\(key(name))[\(index)]")
+        }
+    }
+
+    /// A nested value re-encoded as JSON (a job payload).
+    func json(_ name: String) throws -> String? {
+        guard let value = map[name] else { return nil }
+        guard JSONSerialization.isValidJSONObject(value),
+            let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
+        else { throw HubConfiguration.Problem(key: key(name), message: "must be a mapping or list") }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

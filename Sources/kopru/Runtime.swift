@@ -1,0 +1,64 @@
+import Crypto
+import Foundation
+import KopruCore
+import KopruEngine
+import KopruStore
+import KopruStoreSQLite
+import Logging
+
+/// Builds the production graph from configuration: the one place that knows every concrete type.
+enum Runtime {
+    static func bootstrapLogging(_ configuration: HubConfiguration) {
+        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        let json = configuration.logFormat == "json"
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+
+    static func openStore(_ configuration: HubConfiguration, migrate: Bool = true) async throws -> any Store {
+        guard let path = configuration.sqlitePath else {
+            throw HubConfiguration.Problem(
+                key: "store", message: "PostgreSQL is not available in this build yet; use sqlite:PATH")
+        }
+        let key = try masterKey(configuration, beside: path)
+        let durability = SQLiteStore.Durability(rawValue: configuration.durability) ?? .full
+        let store = try SQLiteStore(path: path, secretBox: SecretBox(masterKey: key), durability: durability)
+        if migrate { try await store.migrate() }
+        return store
+    }
+
+    /// `KOPRU_MASTER_KEY` if set; else `<database name>.key` beside the database, created 0600.
+    static func masterKey(_ configuration: HubConfiguration, beside databasePath: String) throws -> SymmetricKey {
+        if let base64 = configuration.masterKey { return try MasterKey.decode(base64: base64) }
+        let url = URL(fileURLWithPath: databasePath)
+        let keyFile = url.deletingPathExtension().appendingPathExtension("key").path
+        return try MasterKey.loadOrCreate(keyFile: keyFile)
+    }
+
+    static func processorConfiguration(_ configuration: HubConfiguration) -> JobProcessorConfiguration {
+        JobProcessorConfiguration(
+            concurrency: configuration.workerConcurrency, claimBatch: configuration.claimBatch,
+            leaseDuration: .milliseconds(Int64(configuration.leaseSeconds * 1000)),
+            pollInterval: .milliseconds(configuration.pollMilliseconds),
+            defaultConnectionConcurrency: configuration.connectionConcurrency,
+            connectionConcurrency: Dictionary(
+                uniqueKeysWithValues: configuration.connectionConcurrencyOverrides.map { (ConnectionID($0.key), $0.value) }),
+            shutdownGrace: .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000)))
+    }
+
+    /// The job kinds this build can run. Connector flows join here as they arrive.
+    static func registry() -> JobRegistry {
+        JobRegistry([ProbeJob()])
+    }
+
+    static func schedules(_ configuration: HubConfiguration) throws -> [Schedule] {
+        try configuration.schedules.map { entry in
+            .job(
+                name: entry.name, cron: try CronExpression(entry.cron), timeZone: TimeZone(identifier: entry.timeZone)!,
+                kind: entry.kind, payload: Data(entry.payload.utf8), connection: entry.connection.map { ConnectionID($0) })
+        }
+    }
+}
