@@ -99,6 +99,7 @@ let package = Package(
             dependencies: [
                 "kopru", "KopruCore", "KopruStore", "KopruStoreSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
     ]

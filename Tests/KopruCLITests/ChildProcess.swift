@@ -1,0 +1,55 @@
+import Foundation
+
+/// The `kopru` binary built beside this test bundle.
+enum KopruBinary {
+    static var url: URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kopru"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent(".build/debug/kopru"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+}
+
+/// A `kopru` child process whose output goes to a log file (read when a test fails).
+final class KopruProcess {
+    let process = Process()
+    let logFile: URL
+
+    init(_ arguments: [String], environment: [String: String], logFile: URL) throws {
+        self.logFile = logFile
+        if !FileManager.default.fileExists(atPath: logFile.path) {
+            FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        }
+        let handle = try FileHandle(forWritingTo: logFile)
+        handle.seekToEndOfFile()
+        process.executableURL = KopruBinary.url
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the process to end; returns its exit status, or nil on timeout.
+    func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { return nil }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return process.terminationStatus
+    }
+
+    /// Runs a short command to completion and returns its output.
+    static func run(_ arguments: [String], environment: [String: String], logFile: URL) async throws -> (Int32?, String) {
+        let child = try KopruProcess(arguments, environment: environment, logFile: logFile)
+        let status = try await child.waitForExit()
+        return (status, (try? String(contentsOf: logFile, encoding: .utf8)) ?? "")
+    }
+}

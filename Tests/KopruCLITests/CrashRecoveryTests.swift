@@ -1,0 +1,79 @@
+import Crypto
+import Foundation
+import KopruStore
+import KopruStoreSQLite
+import Testing
+
+/// Invariant 2 with a real process: kill the hub at random moments, restart it, and every job's
+/// effect is recorded exactly once.
+@Suite("Crash recovery", .serialized)
+struct CrashRecoveryTests {
+    @Test("2,000 jobs survive five SIGKILLs: all done, each effect recorded exactly once, none left running")
+    func sigkillFiveTimes() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-crash-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
+        let configFile = folder.appendingPathComponent("kopru.yaml")
+        try """
+            workers:
+              concurrency: 8
+              claimBatch: 8
+              leaseSeconds: 1
+              pollMilliseconds: 20
+              shutdownGraceSeconds: 5
+            """.write(to: configFile, atomically: true, encoding: .utf8)
+        let database = folder.appendingPathComponent("hub.db").path
+        let environment = [
+            "KOPRU_STORE": "sqlite:\(database)", "KOPRU_MASTER_KEY": key, "KOPRU_CONFIG": configFile.path,
+            "KOPRU_LOG_LEVEL": "warning",
+        ]
+        let log = folder.appendingPathComponent("kopru.log")
+        let jobCount = 2000
+
+        let (enqueueStatus, enqueueOutput) = try await KopruProcess.run(
+            ["jobs", "probe", "--count", "\(jobCount)", "--work-ms", "20", "--prefix", "crash"], environment: environment,
+            logFile: log)
+        try #require(enqueueStatus == 0, "enqueue failed: \(enqueueOutput)")
+
+        let store = try SQLiteStore(path: database, secretBox: SecretBox(masterKey: SymmetricKey(data: Data(base64Encoded: key)!)))
+        func succeeded() async throws -> Int { try await store.jobCounts()[.succeeded] ?? 0 }
+
+        var generator = SystemRandomNumberGenerator()
+        var killedAt: [Int] = []
+        for _ in 1...5 {
+            let before = try await succeeded()
+            let worker = try KopruProcess(["serve", "--role", "worker"], environment: environment, logFile: log)
+            // Kill only once this incarnation has made progress, then at a random moment after.
+            let progressDeadline = ContinuousClock.now + .seconds(30)
+            while try await succeeded() <= before, ContinuousClock.now < progressDeadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...400, using: &generator)))
+            worker.signal(SIGKILL)
+            _ = try await worker.waitForExit()
+            killedAt.append(try await succeeded())
+        }
+        let doneBeforeLastRun = try await succeeded()
+        #expect(doneBeforeLastRun < jobCount, "the kills landed after all work was done: \(killedAt)")
+
+        let survivor = try KopruProcess(["serve", "--role", "worker"], environment: environment, logFile: log)
+        let deadline = ContinuousClock.now + .seconds(120)
+        while try await succeeded() < jobCount, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        survivor.signal(SIGTERM)
+        let status = try await survivor.waitForExit()
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(status == 0, "graceful stop should exit 0; log:\n\(output.suffix(2000))")
+
+        let counts = try await store.jobCounts()
+        #expect(counts == [.succeeded: jobCount], "every job done, none pending or running: \(counts); kills at \(killedAt)")
+        let effects = try await store.events(EventFilter(kind: "probe", limit: jobCount * 2))
+        #expect(effects.count == jobCount, "each effect recorded exactly once (\(effects.count) recorded)")
+        #expect(Set(effects.compactMap(\.subject)).count == jobCount, "every job's effect present")
+        let interrupted = try await store.jobs(JobFilter(statuses: [.succeeded], limit: jobCount))
+            .filter { $0.lastError?.contains("lease expired") == true }
+        #expect(!interrupted.isEmpty, "some kill interrupted a running job (kills at \(killedAt) jobs done)")
+    }
+}
