@@ -92,7 +92,14 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "KopruHTTPClientTests",
-            dependencies: ["KopruHTTPClient", "KopruConnectors"],
+            dependencies: [
+                "KopruHTTPClient", "KopruConnectors",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "KopruCLITests",
