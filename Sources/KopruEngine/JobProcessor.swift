@@ -116,13 +116,15 @@ public final class JobProcessor: Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.heartbeat() }
             while !isStopping {
-                let (free, saturated) = state.withLock { state in
+                let (free, busy, saturated) = state.withLock { state in
                     (
-                        configuration.concurrency - state.running.count,
+                        configuration.concurrency - state.running.count, !state.running.isEmpty,
                         Set(state.perConnection.filter { $0.value >= configuration.limit(for: $0.key) }.keys)
                     )
                 }
-                if free <= 0 {
+                // While jobs run, wait until a worthwhile batch is free: claiming one job per freed
+                // slot would spend a transaction (an fsync) on each.
+                if free <= 0 || (busy && free < refillThreshold) {
                     _ = await completed.next()
                     continue
                 }
@@ -169,6 +171,8 @@ public final class JobProcessor: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
     }
+
+    private var refillThreshold: Int { max(1, min(configuration.claimBatch, configuration.concurrency) / 4) }
 
     private func admit(_ claimed: ClaimedJob) -> Bool {
         state.withLock { state in

@@ -57,7 +57,8 @@ extension SQLiteStore: JobQueueStore {
         let expires = request.now.addingTimeInterval(request.leaseDuration).ms
         return try await pool.write { db in
             let expired = try Int64.fetchAll(
-                db.cachedStatement(sql: "SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at <= ?"),
+                db.cachedStatement(
+                    sql: "SELECT id FROM jobs INDEXED BY jobs_leases WHERE status = 'running' AND lease_expires_at <= ?"),
                 arguments: [now])
             for id in expired {
                 try db.cachedStatement(sql: Self.supersedeIfNewerPending).execute(arguments: ["now": now, "id": id])
@@ -71,8 +72,10 @@ extension SQLiteStore: JobQueueStore {
                 ).execute(arguments: [now, id])
             }
 
+            // INDEXED BY: left to itself the planner takes jobs_status and sorts every pending
+            // row on each claim; the partial index is already in claim order.
             var sql = """
-                SELECT id FROM jobs AS j
+                SELECT id FROM jobs AS j INDEXED BY jobs_ready
                 WHERE status = 'pending' AND run_at <= ?
                   AND (ordering_key IS NULL OR NOT EXISTS (
                         SELECT 1 FROM jobs AS o WHERE o.ordering_key = j.ordering_key
