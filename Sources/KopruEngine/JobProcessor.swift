@@ -76,6 +76,10 @@ public final class JobProcessor: Service, Sendable {
     private let classification = FailureClassification()
     private let committer: GroupCommitter
     private let state = Mutex(State())
+    /// Wakes the claim loop when a job finishes or when asked to stop, so a full pool waiting
+    /// for a free slot still notices a shutdown.
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
 
     public init(
         store: any Store, registry: JobRegistry, configuration: JobProcessorConfiguration = .init(),
@@ -87,12 +91,16 @@ public final class JobProcessor: Service, Sendable {
         self.logger = logger
         self.now = now
         self.committer = GroupCommitter(store: store)
+        (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     public var statistics: JobProcessorStatistics { state.withLock { $0.statistics } }
 
     /// Stops claiming; `run()` returns once running jobs are finished or released.
-    public func stop() { state.withLock { $0.stopping = true } }
+    public func stop() {
+        state.withLock { $0.stopping = true }
+        wake.yield()
+    }
 
     private var isStopping: Bool { state.withLock { $0.stopping } }
 
@@ -105,8 +113,7 @@ public final class JobProcessor: Service, Sendable {
     }
 
     private func processUntilStopped() async {
-        let (completions, signalCompletion) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        var completed = completions.makeAsyncIterator()
+        var woken = wakeups.makeAsyncIterator()
         logger.info(
             "job worker started",
             metadata: [
@@ -125,7 +132,7 @@ public final class JobProcessor: Service, Sendable {
                 // While jobs run, wait until a worthwhile batch is free: claiming one job per freed
                 // slot would spend a transaction (an fsync) on each.
                 if free <= 0 || (busy && free < refillThreshold) {
-                    _ = await completed.next()
+                    _ = await woken.next()
                     continue
                 }
                 let claimed: [ClaimedJob]
@@ -152,7 +159,7 @@ public final class JobProcessor: Service, Sendable {
                     }
                     group.addTask {
                         await self.execute(job)
-                        signalCompletion.yield()
+                        self.wake.yield()
                     }
                 }
                 if !overLimit.isEmpty { try? await store.release(overLimit, now: now()) }
@@ -217,7 +224,12 @@ public final class JobProcessor: Service, Sendable {
             let result = try await handler.run(JobContext(job: job, attempt: attempt, logger: jobLogger, now: now()))
             await record(claimed, .succeeded, effects: result.effects, level: .debug)
         } catch is CancellationError {
-            try? await store.release([claimed.lease], now: now())
+            // This task is cancelled, and the store's async calls honour that (GRDB's do): give the
+            // job back from a task that is not, or it would stay leased until the lease expires.
+            let store = self.store
+            let lease = claimed.lease
+            let releasedAt = now()
+            try? await Task { try await store.release([lease], now: releasedAt) }.value
             state.withLock { $0.statistics.released += 1 }
             jobLogger.notice("job released at shutdown")
         } catch {

@@ -76,4 +76,42 @@ struct CrashRecoveryTests {
             .filter { $0.lastError?.contains("lease expired") == true }
         #expect(!interrupted.isEmpty, "some kill interrupted a running job (kills at \(killedAt) jobs done)")
     }
+
+    @Test("SIGTERM stops claiming, and jobs still running after the grace period go back to the queue unspent")
+    func sigtermReleases() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-term-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configFile = folder.appendingPathComponent("kopru.yaml")
+        try """
+            workers: {concurrency: 3, claimBatch: 3, leaseSeconds: 30, pollMilliseconds: 10, shutdownGraceSeconds: 0.2}
+            """.write(to: configFile, atomically: true, encoding: .utf8)
+        let database = folder.appendingPathComponent("hub.db").path
+        let environment = ["KOPRU_STORE": "sqlite:\(database)", "KOPRU_CONFIG": configFile.path, "KOPRU_LOG_LEVEL": "notice"]
+        let log = folder.appendingPathComponent("kopru.log")
+        let (status, output) = try await KopruProcess.run(
+            ["jobs", "probe", "--count", "5", "--work-ms", "60000", "--prefix", "slow"], environment: environment, logFile: log)
+        try #require(status == 0, "enqueue failed: \(output)")
+        // The key file was created beside the database by the first command, with mode 0600.
+        let keyFile = folder.appendingPathComponent("hub.key").path
+        let mode = try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+        let key = try String(contentsOfFile: keyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let store = try SQLiteStore(path: database, secretBox: SecretBox(masterKey: SymmetricKey(data: Data(base64Encoded: key)!)))
+
+        let worker = try KopruProcess(["serve", "--role", "worker"], environment: environment, logFile: log)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await store.jobCounts()[.running] != 3, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try #require(try await store.jobCounts()[.running] == 3, "three probes should be running")
+        worker.signal(SIGTERM)
+        let exit = try await worker.waitForExit(timeout: .seconds(20))
+        #expect(exit == 0, "log: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        let jobs = try await store.jobs(JobFilter(limit: 10))
+        #expect(jobs.count == 5)
+        #expect(jobs.allSatisfy { $0.status == .pending && $0.attempts == 0 }, "\(jobs.map { ($0.status, $0.attempts) })")
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(text.contains("job released at shutdown"))
+    }
 }

@@ -2,10 +2,28 @@ import Foundation
 import KopruConnectors
 import KopruCore
 import KopruStore
+import KopruStoreSQLite
 import Synchronization
 import Testing
 
 @testable import KopruEngine
+
+/// Which store a processor test runs on: the in-memory one, and SQLite (whose async calls honour
+/// task cancellation, which the memory store does not).
+enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    case memory, sqlite
+    var description: String { rawValue }
+
+    func make() throws -> any Store {
+        switch self {
+        case .memory: return MemoryStore()
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-engine-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            return try SQLiteStore(path: folder.appendingPathComponent("jobs.db").path, secretBox: .ephemeral())
+        }
+    }
+}
 
 @Suite("Job processor")
 struct JobProcessorTests {
@@ -35,14 +53,15 @@ struct JobProcessorTests {
         }
     }
 
-    static func enqueue(_ store: some Store, _ count: Int, kind: String = "effect", connection: ConnectionID? = nil) async throws {
+    static func enqueue(_ store: any Store, _ count: Int, kind: String = "effect", connection: ConnectionID? = nil) async throws {
         _ = try await store.enqueue(
             (0..<count).map { NewJob(kind: kind, idempotencyKey: "job-\($0)", connection: connection) }, now: Date())
     }
 
-    @Test("runs every job once and commits its effect with the completion")
-    func runsAll() async throws {
-        let store = MemoryStore()
+    @Test("runs every job once and commits its effect with the completion", arguments: StoreKind.allCases)
+    func runsAll(_ kind: StoreKind) async throws {
+        let store = try kind.make()
+        try await store.migrate()
         try await Self.enqueue(store, 500)
         let processor = JobProcessor(store: store, registry: JobRegistry([Self.effectHandler()]), configuration: Self.configuration())
         try await Self.running(processor) {
@@ -143,9 +162,10 @@ struct JobProcessorTests {
         #expect((observed["shop"] ?? 0) >= 2)
     }
 
-    @Test("graceful shutdown releases a job that outlives the grace period, without spending an attempt")
-    func shutdownReleases() async throws {
-        let store = MemoryStore()
+    @Test("graceful shutdown releases a job that outlives the grace period, without spending an attempt", arguments: StoreKind.allCases)
+    func shutdownReleases(_ kind: StoreKind) async throws {
+        let store = try kind.make()
+        try await store.migrate()
         let started = Mutex(false)
         let handler = ClosureJobHandler(kind: "slow") { _ in
             started.withLock { $0 = true }
