@@ -3,28 +3,20 @@
 public enum TurkishText {
     /// "istanbul" → "İSTANBUL", "ılık" → "ILIK", "Şişli" → "ŞİŞLİ".
     public static func uppercased(_ text: String) -> String {
-        var mapped = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "i": mapped.append("İ")
-            case "ı": mapped.append("I")
-            default: mapped.append(scalar)
-            }
-        }
-        return String(mapped).uppercased()
+        replacingScalars(in: text, ["i": "İ", "ı": "I"]).uppercased()
     }
 
     /// "İSTANBUL" → "istanbul", "ILIK" → "ılık".
     public static func lowercased(_ text: String) -> String {
+        replacingScalars(in: text, ["I": "ı", "İ": "i"]).lowercased()
+    }
+
+    /// The dotted/dotless pairs are the only letters whose case differs from the root locale;
+    /// map them first, and the standard casing does the rest.
+    private static func replacingScalars(in text: String, _ table: [Unicode.Scalar: Unicode.Scalar]) -> String {
         var mapped = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "I": mapped.append("ı")
-            case "İ": mapped.append("i")
-            default: mapped.append(scalar)
-            }
-        }
-        return String(mapped).lowercased()
+        for scalar in text.unicodeScalars { mapped.append(table[scalar] ?? scalar) }
+        return String(mapped)
     }
 
     /// Collapses every run of white space (tabs, newlines, no-break spaces) to one space and trims.
