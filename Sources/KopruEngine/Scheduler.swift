@@ -39,22 +39,34 @@ public struct Schedule: Sendable {
 
 /// Fires due schedules. After downtime, a schedule that missed several slots fires once, not
 /// once per missed slot: the next fire is computed from now, not from the missed slot.
+///
+/// Several hub processes may run a scheduler; only the one holding the store's "scheduler"
+/// leadership term ticks. It renews the term every third of it, so when the leader dies another
+/// takes over within about one term. (A slot could not fire twice even with two leaders: each
+/// fire is a compare-and-set on the schedule's next-fire time.)
 public final class Scheduler: Service, Sendable {
+    public static let role = "scheduler"
+
     private let store: any Store
     private let schedules: [Schedule]
+    private let holder: String
+    private let term: Duration
     private let logger: Logger
     private let now: @Sendable () -> Date
-    private let maximumSleep: Duration
+    private let interval: Duration
     private let stopping = Mutex(false)
 
     public init(
-        store: any Store, schedules: [Schedule], logger: Logger = Logger(label: "kopru.scheduler"),
-        maximumSleep: Duration = .seconds(5), now: @escaping @Sendable () -> Date = { Date() }
+        store: any Store, schedules: [Schedule], holder: String = JobProcessorConfiguration.defaultWorkerID,
+        term: Duration = .seconds(10), logger: Logger = Logger(label: "kopru.scheduler"),
+        maximumSleep: Duration = .seconds(2), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.schedules = schedules
+        self.holder = holder
+        self.term = term
         self.logger = logger
-        self.maximumSleep = maximumSleep
+        self.interval = min(maximumSleep, term / 3)
         self.now = now
     }
 
@@ -63,14 +75,23 @@ public final class Scheduler: Service, Sendable {
     public func run() async throws {
         guard !schedules.isEmpty else { return }
         await withGracefulShutdownHandler {
+            var leading = false
             while !self.stopping.withLock({ $0 }) {
                 do {
-                    _ = try await self.tick()
+                    let current = self.now()
+                    let leads = try await self.store.acquireLeadership(
+                        Self.role, holder: self.holder, until: current.addingTimeInterval(self.term.seconds), now: current)
+                    if leads != leading {
+                        self.logger.notice(leads ? "leading the scheduler" : "no longer leading the scheduler", metadata: ["holder": "\(self.holder)"])
+                        leading = leads
+                    }
+                    if leads { _ = try await self.tick() }
                 } catch {
                     self.logger.error("scheduler tick failed", metadata: ["error": "\(error)"])
                 }
-                try? await Task.sleep(for: self.maximumSleep)
+                try? await Task.sleep(for: self.interval)
             }
+            if leading { try? await self.store.resignLeadership(Self.role, holder: self.holder) }
         } onGracefulShutdown: {
             self.stop()
         }

@@ -18,6 +18,7 @@ public final class MemoryStore: Store {
         var nextEventID: Int64 = 1
         var connections: [ConnectionID: (type: String, name: String, settings: [String: String], sealed: Data, paused: Bool)] = [:]
         var schedules: [String: Date] = [:]
+        var leaders: [String: (holder: String, until: Date)] = [:]
     }
 
     private let state = Mutex(State())
@@ -405,6 +406,24 @@ public final class MemoryStore: Store {
             if let job { _ = Self.enqueue(job, now: now.storePrecision, into: &state) }
             return true
         }
+    }
+}
+
+extension MemoryStore {
+    public func acquireLeadership(_ role: String, holder: String, until: Date, now: Date) async throws -> Bool {
+        state.withLock { state in
+            if let current = state.leaders[role], current.holder != holder, current.until > now.storePrecision { return false }
+            state.leaders[role] = (holder, until.storePrecision)
+            return true
+        }
+    }
+
+    public func resignLeadership(_ role: String, holder: String) async throws {
+        state.withLock { state in if state.leaders[role]?.holder == holder { state.leaders[role] = nil } }
+    }
+
+    public func leader(_ role: String, now: Date) async throws -> String? {
+        state.withLock { state in state.leaders[role].flatMap { $0.until > now.storePrecision ? $0.holder : nil } }
     }
 }
 

@@ -68,10 +68,22 @@ public protocol ScheduleStore: Sendable {
     func advanceSchedule(_ schedule: String, expected: Date?, next: Date, enqueue job: NewJob?, now: Date) async throws -> Bool
 }
 
+/// Which process leads a role (the scheduler): a term that the leader renews and that anyone may
+/// take once it has run out, so a dead leader is replaced within one term plus one renewal period.
+public protocol LeadershipStore: Sendable {
+    /// Takes the role if it is free or its term has run out, or renews it for its holder. True if
+    /// `holder` leads until `until`.
+    func acquireLeadership(_ role: String, holder: String, until: Date, now: Date) async throws -> Bool
+    /// Gives the role up at once, if `holder` has it.
+    func resignLeadership(_ role: String, holder: String) async throws
+    /// The holder whose term has not run out, if any.
+    func leader(_ role: String, now: Date) async throws -> String?
+}
+
 /// Everything the hub keeps. SQLite, PostgreSQL and the in-memory store implement it; the one
 /// contract suite in `KopruStoreContract` holds them all to the same behaviour.
 public protocol Store: JobQueueStore, BindingStore, CursorStore, SnapshotStore, EventLogStore, ConnectionStore,
-    ScheduleStore
+    ScheduleStore, LeadershipStore
 {
     /// Brings the schema up to date.
     func migrate() async throws

@@ -97,5 +97,28 @@ extension StoreContract {
             try expectEqual(try await store.nextFire(schedule: "stock"), slot2, "next slot recorded")
             try expectEqual(try await store.jobs(JobFilter(kind: "flow.run")).count, 1, "one job for the slot")
         },
+            ContractCase(name: "leadership: one holder at a time, renewable, taken over once the term runs out") { store in
+            try expect(try await store.acquireLeadership("scheduler", holder: "a", until: t0.addingTimeInterval(10), now: t0), "a leads")
+            try expect(
+                !(try await store.acquireLeadership("scheduler", holder: "b", until: t0.addingTimeInterval(15), now: t0.addingTimeInterval(5))),
+                "b cannot take a running term")
+            try expect(
+                try await store.acquireLeadership("scheduler", holder: "a", until: t0.addingTimeInterval(20), now: t0.addingTimeInterval(9)),
+                "a renews")
+            try expectEqual(try await store.leader("scheduler", now: t0.addingTimeInterval(19)), "a", "a leads until 20")
+            try expect(
+                !(try await store.acquireLeadership("scheduler", holder: "b", until: t0.addingTimeInterval(25), now: t0.addingTimeInterval(19))),
+                "still a's term")
+            try expect(
+                try await store.acquireLeadership("scheduler", holder: "b", until: t0.addingTimeInterval(30), now: t0.addingTimeInterval(20)),
+                "b takes over once a's term ran out")
+            try expectEqual(try await store.leader("scheduler", now: t0.addingTimeInterval(21)), "b", "b leads")
+            try await store.resignLeadership("scheduler", holder: "a")
+            try expectEqual(try await store.leader("scheduler", now: t0.addingTimeInterval(21)), "b", "a cannot resign b's term")
+            try await store.resignLeadership("scheduler", holder: "b")
+            try expectEqual(try await store.leader("scheduler", now: t0.addingTimeInterval(21)), nil, "resigned")
+            try expect(
+                try await store.acquireLeadership("other-role", holder: "a", until: t0.addingTimeInterval(30), now: t0), "roles are separate")
+        },
     ]
 }

@@ -100,6 +100,16 @@ enum Migrations {
                     );
                     """)
         }
+        migrator.registerMigration("v2: leaders") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE leaders (
+                        role TEXT PRIMARY KEY NOT NULL,
+                        holder TEXT NOT NULL,
+                        expires_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -186,6 +186,33 @@ extension SQLiteStore: BindingStore, CursorStore, SnapshotStore, EventLogStore, 
     }
 }
 
+extension SQLiteStore: LeadershipStore {
+    public func acquireLeadership(_ role: String, holder: String, until: Date, now: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO leaders (role, holder, expires_at) VALUES (:role, :holder, :until)
+                    ON CONFLICT (role) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                    WHERE leaders.holder = excluded.holder OR leaders.expires_at <= :now
+                    """,
+                arguments: ["role": role, "holder": holder, "until": until.ms, "now": now.ms])
+            return db.changesCount == 1
+        }
+    }
+
+    public func resignLeadership(_ role: String, holder: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM leaders WHERE role = ? AND holder = ?", arguments: [role, holder])
+        }
+    }
+
+    public func leader(_ role: String, now: Date) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT holder FROM leaders WHERE role = ? AND expires_at > ?", arguments: [role, now.ms])
+        }
+    }
+}
+
 extension SQLiteStore: ConnectionStore {
     public func saveConnection(_ connection: Connection, now: Date) async throws {
         let sealed = try secretBox.seal(connection.secrets, for: connection.id)

@@ -34,10 +34,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--role web (admin API and webhook intake) is not in this build yet; use --role worker")
         }
         let store = try await Runtime.openStore(configuration)
+        let processorConfiguration = Runtime.processorConfiguration(configuration)
         let processor = JobProcessor(
-            store: store, registry: Runtime.registry(), configuration: Runtime.processorConfiguration(configuration),
+            store: store, registry: Runtime.registry(), configuration: processorConfiguration,
             logger: Logger(label: "kopru.jobs"))
-        let scheduler = Scheduler(store: store, schedules: try Runtime.schedules(configuration))
+        let scheduler = Scheduler(store: store, schedules: try Runtime.schedules(configuration), holder: processorConfiguration.workerID)
         let retention = EventRetention(store: store, retention: .seconds(configuration.eventRetentionDays * 86_400))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

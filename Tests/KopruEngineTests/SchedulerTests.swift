@@ -93,3 +93,32 @@ struct SchedulerTests {
         #expect(try await store.events(EventFilter()).map(\.message) == ["recent"])
     }
 }
+
+@Suite("Scheduler leadership")
+struct SchedulerLeadershipTests {
+    @Test("of two running schedulers only the leader fires, and the other takes over when it stops")
+    func leadership() async throws {
+        let store = MemoryStore()
+        let cron = try CronExpression("* * * * *")
+        // Pretend the first minute slot is already due so the leader fires at once.
+        _ = try await store.advanceSchedule("every-minute", expected: nil, next: Date().addingTimeInterval(-1), enqueue: nil, now: Date())
+        let schedule = Schedule.job(name: "every-minute", cron: cron, kind: "flow.tick")
+        let first = Scheduler(store: store, schedules: [schedule], holder: "first", term: .milliseconds(300))
+        let second = Scheduler(store: store, schedules: [schedule], holder: "second", term: .milliseconds(300))
+        let firstTask = Task { try await first.run() }
+        try await eventually("first leads") { try await store.leader(Scheduler.role, now: Date()) == "first" }
+        let secondTask = Task { try await second.run() }
+        try await eventually("the due slot fired") { try await store.jobs(JobFilter(kind: "flow.tick")).count == 1 }
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try await store.leader(Scheduler.role, now: Date()) == "first")
+        first.stop()
+        try await firstTask.value
+        try await eventually("second takes over", timeout: .seconds(5)) {
+            try await store.leader(Scheduler.role, now: Date()) == "second"
+        }
+        second.stop()
+        try await secondTask.value
+        #expect(try await store.leader(Scheduler.role, now: Date()) == nil)
+        #expect(try await store.jobs(JobFilter(kind: "flow.tick")).count == 1)
+    }
+}
