@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(name: "KopruCore", swiftSettings: swiftSettings),
@@ -41,6 +43,15 @@ let package = Package(
             dependencies: [
                 "KopruCore", "KopruStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "KopruStorePostgres",
+            dependencies: [
+                "KopruCore", "KopruStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .target(
@@ -72,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "kopru",
             dependencies: [
-                "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruEngine",
+                "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres", "KopruEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -84,7 +95,7 @@ let package = Package(
         .testTarget(name: "KopruCoreTests", dependencies: ["KopruCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "KopruStoreTests",
-            dependencies: ["KopruCore", "KopruStore", "KopruStoreSQLite", "KopruStoreContract"],
+            dependencies: ["KopruCore", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres", "KopruStoreContract"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "KopruEngineTests",
@@ -104,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "KopruCLITests",
             dependencies: [
-                "kopru", "KopruCore", "KopruStore", "KopruStoreSQLite",
+                "kopru", "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

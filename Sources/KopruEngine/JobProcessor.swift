@@ -148,7 +148,7 @@ public final class JobProcessor: Service, Sendable {
                     continue
                 }
                 if claimed.isEmpty {
-                    try? await Task.sleep(for: configuration.pollInterval)
+                    await store.waitForWork(upTo: configuration.pollInterval)
                     continue
                 }
                 var overLimit: [Lease] = []

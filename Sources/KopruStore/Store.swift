@@ -24,6 +24,15 @@ public protocol JobQueueStore: Sendable {
     func retryNow(_ id: JobID, now: Date) async throws -> Job
     /// Only dead jobs: back to pending with attempts reset, keeping the idempotency key.
     func replayDeadLetter(_ id: JobID, now: Date) async throws -> Job
+    /// Returns when work may have arrived, or after `timeout`. Stores that can hear of new jobs
+    /// (PostgreSQL's LISTEN/NOTIFY) return early; the rest just wait, and the worker polls.
+    func waitForWork(upTo timeout: Duration) async
+}
+
+extension JobQueueStore {
+    public func waitForWork(upTo timeout: Duration) async {
+        try? await Task.sleep(for: timeout)
+    }
 }
 
 public protocol BindingStore: Sendable {

@@ -1,8 +1,32 @@
 import Foundation
 import KopruStore
 import KopruStoreContract
+import KopruStorePostgres
 import KopruStoreSQLite
 import Testing
+
+/// Where the PostgreSQL tests run; without it they are skipped (and say so).
+let postgresURL = ProcessInfo.processInfo.environment["KOPRU_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+let postgresSkipped = "KOPRU_TEST_POSTGRES_URL is not set: PostgreSQL store tests skipped (bash .ci/run starts a server and sets it)"
+
+/// A fresh, migrated PostgreSQL store in its own scratch database, dropped afterwards.
+func withPostgresStore<T>(
+    secretBox: SecretBox = .ephemeral(), _ body: (PostgresStore, String) async throws -> T
+) async throws -> T {
+    let url = try await ScratchDatabase.create(from: postgresURL!)
+    let store = try PostgresStore(url: url, secretBox: secretBox, maximumConnections: 4)
+    do {
+        try await store.migrate()
+        let result = try await body(store, url)
+        store.shutdown()
+        try await ScratchDatabase.drop(url)
+        return result
+    } catch {
+        store.shutdown()
+        try? await ScratchDatabase.drop(url)
+        throw error
+    }
+}
 
 /// A fresh SQLite file in its own temporary folder, removed afterwards.
 func withSQLiteStore<T>(
@@ -28,5 +52,10 @@ struct StoreContractTests {
     @Test("SQLite store", arguments: StoreContract.cases)
     func sqlite(_ contract: ContractCase) async throws {
         try await withSQLiteStore { store, _ in try await contract.run(store) }
+    }
+
+    @Test("PostgreSQL store", .enabled(if: postgresURL != nil, Comment(rawValue: postgresSkipped)), arguments: StoreContract.cases)
+    func postgres(_ contract: ContractCase) async throws {
+        try await withPostgresStore { store, _ in try await contract.run(store) }
     }
 }

@@ -1,0 +1,126 @@
+/// The schema in PostgreSQL's dialect: the same tables, constraints and steps as the SQLite
+/// store's migrations (times are milliseconds since 1970 in BIGINT on both). A shipped step is
+/// never edited: add a new one.
+enum PostgresMigrations {
+    struct Migration {
+        let name: String
+        let statements: [String]
+    }
+
+    static let all: [Migration] = [
+        Migration(
+            name: "v1: connections, jobs, bindings, cursors, snapshots, events, schedules",
+            statements: [
+                """
+                CREATE TABLE connections (
+                    id TEXT PRIMARY KEY,
+                    type TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    settings TEXT NOT NULL DEFAULT '{}',
+                    secrets BYTEA NOT NULL,
+                    paused BOOLEAN NOT NULL DEFAULT FALSE,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL
+                )
+                """,
+                """
+                CREATE TABLE jobs (
+                    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    idempotency_key TEXT NOT NULL,
+                    payload BYTEA NOT NULL,
+                    priority INTEGER NOT NULL DEFAULT 0,
+                    run_at BIGINT NOT NULL,
+                    ordering_key TEXT,
+                    coalescing_key TEXT,
+                    connection_id TEXT,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'succeeded', 'dead', 'superseded')),
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    last_error TEXT,
+                    lease_owner TEXT,
+                    lease_token TEXT,
+                    lease_expires_at BIGINT,
+                    created_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    finished_at BIGINT,
+                    UNIQUE (kind, idempotency_key),
+                    CHECK ((status = 'running') = (lease_token IS NOT NULL AND lease_expires_at IS NOT NULL))
+                )
+                """,
+                "CREATE INDEX jobs_ready ON jobs (priority DESC, run_at, id) WHERE status = 'pending'",
+                "CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE status = 'running'",
+                """
+                CREATE INDEX jobs_ordering ON jobs (ordering_key, id)
+                WHERE ordering_key IS NOT NULL AND status IN ('pending', 'running')
+                """,
+                """
+                CREATE UNIQUE INDEX jobs_one_pending_per_coalescing_key ON jobs (kind, coalescing_key)
+                WHERE coalescing_key IS NOT NULL AND status = 'pending'
+                """,
+                "CREATE INDEX jobs_status ON jobs (status, id)",
+                """
+                CREATE TABLE bindings (
+                    connection_id TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    external_id TEXT NOT NULL,
+                    internal_id TEXT NOT NULL,
+                    PRIMARY KEY (connection_id, entity, external_id),
+                    UNIQUE (connection_id, entity, internal_id)
+                )
+                """,
+                """
+                CREATE TABLE sync_cursors (
+                    connection_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (connection_id, name)
+                )
+                """,
+                """
+                CREATE TABLE snapshots (
+                    connection_id TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    confirmed_at BIGINT NOT NULL,
+                    PRIMARY KEY (connection_id, entity, key)
+                )
+                """,
+                """
+                CREATE TABLE events (
+                    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    at BIGINT NOT NULL,
+                    level TEXT NOT NULL CHECK (level IN ('trace', 'debug', 'info', 'notice', 'warning', 'error', 'critical')),
+                    level_rank INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    connection_id TEXT,
+                    subject TEXT,
+                    message TEXT NOT NULL,
+                    details TEXT NOT NULL DEFAULT '{}',
+                    duration_ms BIGINT
+                )
+                """,
+                "CREATE INDEX events_at ON events (at)",
+                "CREATE INDEX events_connection ON events (connection_id, id)",
+                """
+                CREATE TABLE schedules (
+                    name TEXT PRIMARY KEY,
+                    next_fire_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL
+                )
+                """,
+            ]),
+        Migration(
+            name: "v2: leaders",
+            statements: [
+                """
+                CREATE TABLE leaders (
+                    role TEXT PRIMARY KEY,
+                    holder TEXT NOT NULL,
+                    expires_at BIGINT NOT NULL
+                )
+                """
+            ]),
+    ]
+}

@@ -1,0 +1,383 @@
+import Foundation
+import KopruCore
+import KopruStore
+import PostgresNIO
+
+extension PostgresStore: JobQueueStore {
+    public func enqueue(_ jobs: [NewJob], now: Date) async throws -> [EnqueueResult] {
+        try await transaction { connection in
+            var results: [EnqueueResult] = []
+            for job in jobs { results.append(try await self.enqueue(job, now: now, connection)) }
+            if results.contains(where: \.inserted) {
+                try await connection.query("SELECT pg_notify(\(Self.channel), '')", logger: self.logger)
+            }
+            return results
+        }
+    }
+
+    func enqueue(_ job: NewJob, now: Date, _ connection: PostgresConnection) async throws -> EnqueueResult {
+        let now = now.millisecondsSince1970
+        // A concurrent enqueue can take the idempotency key or the coalescing key between our
+        // look and our insert; ON CONFLICT DO NOTHING waits for it and we look again.
+        for _ in 0..<5 {
+            if let existing = try await connection.query(
+                "SELECT id FROM jobs WHERE kind = \(job.kind) AND idempotency_key = \(job.idempotencyKey)", logger: logger
+            ).first(decoding: Int64.self) {
+                return EnqueueResult(id: existing, inserted: false)
+            }
+            var superseded: [JobID] = []
+            if let key = job.coalescingKey {
+                superseded = try await connection.query(
+                    """
+                    UPDATE jobs SET status = 'superseded', finished_at = \(now), updated_at = \(now),
+                        last_error = 'superseded by a newer job with the same coalescing key'
+                    WHERE kind = \(job.kind) AND coalescing_key = \(key) AND status = 'pending' RETURNING id
+                    """, logger: logger
+                ).all(decoding: Int64.self).sorted()
+            }
+            let runAt = (job.runAt.map { $0.millisecondsSince1970 }) ?? now
+            if let id = try await connection.query(
+                """
+                INSERT INTO jobs (kind, idempotency_key, payload, priority, run_at, ordering_key, coalescing_key,
+                                  connection_id, status, created_at, updated_at)
+                VALUES (\(job.kind), \(job.idempotencyKey), \(job.payload), \(job.priority), \(runAt), \(job.orderingKey),
+                        \(job.coalescingKey), \(job.connection?.rawValue), 'pending', \(now), \(now))
+                ON CONFLICT DO NOTHING RETURNING id
+                """, logger: logger
+            ).first(decoding: Int64.self) {
+                return EnqueueResult(id: id, inserted: true, superseded: superseded)
+            }
+        }
+        throw StoreError.conflict("job \(job.kind)/\(job.idempotencyKey) kept colliding with concurrent enqueues")
+    }
+
+    public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
+        let token = UUID().uuidString
+        let now = request.now.millisecondsSince1970
+        let expires = request.now.addingTimeInterval(request.leaseDuration).millisecondsSince1970
+        return try await transaction { connection in
+            // Crashed workers' jobs: superseded where a newer one with their coalescing key waits,
+            // back to pending (the attempt counts) otherwise. SKIP LOCKED: another claimer may be
+            // doing the same.
+            try await connection.query(
+                """
+                UPDATE jobs SET status = 'superseded', finished_at = \(now), updated_at = \(now), lease_owner = NULL,
+                    lease_token = NULL, lease_expires_at = NULL,
+                    last_error = 'superseded by a newer job with the same coalescing key'
+                WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at <= \(now) FOR UPDATE SKIP LOCKED)
+                  AND coalescing_key IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM jobs AS newer WHERE newer.kind = jobs.kind AND newer.coalescing_key = jobs.coalescing_key
+                      AND newer.status = 'pending')
+                """, logger: self.logger)
+            try await connection.query(
+                """
+                UPDATE jobs SET status = 'pending', attempts = attempts + 1,
+                    last_error = 'lease expired: worker ' || coalesce(lease_owner, '?') || ' stopped before finishing',
+                    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = \(now)
+                WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at <= \(now) FOR UPDATE SKIP LOCKED)
+                """, logger: self.logger)
+
+            var builder = SQLBuilder("UPDATE jobs SET status = 'running', lease_owner = ")
+            try builder.bind(request.owner)
+            builder.append(", lease_token = ")
+            try builder.bind(token)
+            builder.append(", lease_expires_at = ")
+            try builder.bind(expires)
+            builder.append(", updated_at = ")
+            try builder.bind(now)
+            builder.append(
+                """
+                 WHERE id IN (
+                    SELECT id FROM jobs AS j
+                    WHERE status = 'pending' AND run_at <=
+                """ + " ")
+            try builder.bind(now)
+            if let kinds = request.kinds {
+                builder.append(" AND kind = ANY(")
+                try builder.bind(kinds.sorted())
+                builder.append(")")
+            }
+            if !request.excludingConnections.isEmpty {
+                builder.append(" AND (connection_id IS NULL OR NOT (connection_id = ANY(")
+                try builder.bind(request.excludingConnections.map(\.rawValue).sorted())
+                builder.append(")))")
+            }
+            builder.append(
+                """
+                  AND (ordering_key IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM jobs AS o WHERE o.ordering_key = j.ordering_key
+                          AND o.status IN ('pending', 'running') AND o.id < j.id))
+                    ORDER BY priority DESC, run_at, id LIMIT
+                """ + " ")
+            try builder.bind(request.limit)
+            builder.append(" FOR UPDATE SKIP LOCKED) RETURNING *")
+            var claimed: [ClaimedJob] = []
+            for try await row in try await connection.query(builder.query, logger: self.logger) {
+                let job = try Self.job(row)
+                claimed.append(ClaimedJob(job: job, lease: Lease(job: job.id, token: token)))
+            }
+            return claimed.sorted { ($0.job.priority, $1.job.runAt, $1.job.id) > ($1.job.priority, $0.job.runAt, $0.job.id) }
+        }
+    }
+
+    public func extendLeases(_ leases: [Lease], until: Date, now: Date) async throws -> Set<Lease> {
+        guard !leases.isEmpty else { return [] }
+        let ids = leases.map(\.job)
+        let tokens = leases.map(\.token)
+        let extended = try await client.query(
+            """
+            UPDATE jobs SET lease_expires_at = \(until.millisecondsSince1970)
+            FROM unnest(\(ids)::BIGINT[], \(tokens)::TEXT[]) AS held(id, token)
+            WHERE jobs.id = held.id AND jobs.status = 'running' AND jobs.lease_token = held.token
+              AND jobs.lease_expires_at > \(now.millisecondsSince1970)
+            RETURNING jobs.id, jobs.lease_token
+            """, logger: logger)
+        var kept = Set<Lease>()
+        for try await (id, token) in extended.decode((Int64, String).self) { kept.insert(Lease(job: id, token: token)) }
+        return Set(leases).subtracting(kept)
+    }
+
+    public func complete(_ completions: [JobCompletion]) async throws -> [CompletionResult] {
+        try await transaction { connection in
+            var results: [CompletionResult] = []
+            for completion in completions {
+                try await connection.query("SAVEPOINT completion", logger: self.logger)
+                do {
+                    guard try await self.finish(completion.lease, completion.outcome, now: completion.now, connection) else {
+                        try await connection.query("ROLLBACK TO SAVEPOINT completion", logger: self.logger)
+                        results.append(.leaseLost)
+                        continue
+                    }
+                    for effect in completion.effects { try await self.apply(effect, now: completion.now, connection) }
+                    try await connection.query("RELEASE SAVEPOINT completion", logger: self.logger)
+                    results.append(.applied)
+                } catch {
+                    try await connection.query("ROLLBACK TO SAVEPOINT completion", logger: self.logger)
+                    let reason = "store effect failed: \(describe(error))"
+                    _ = try await self.finish(completion.lease, .dead(reason: reason), now: completion.now, connection)
+                    results.append(.effectFailed(reason))
+                }
+            }
+            return results
+        }
+    }
+
+    /// Applies an outcome if the lease is still held; false if it is not.
+    private func finish(_ lease: Lease, _ outcome: JobOutcome, now date: Date, _ connection: PostgresConnection) async throws -> Bool {
+        let now = date.millisecondsSince1970
+        let held = try await connection.query(
+            "SELECT 1 FROM jobs WHERE id = \(lease.job) AND status = 'running' AND lease_token = \(lease.token) FOR UPDATE",
+            logger: logger
+        ).first(decoding: Int.self)
+        guard held != nil else { return false }
+        switch outcome {
+        case .retry, .reschedule:
+            let superseded = try await connection.query(
+                """
+                UPDATE jobs SET status = 'superseded', finished_at = \(now), updated_at = \(now), lease_owner = NULL,
+                    lease_token = NULL, lease_expires_at = NULL,
+                    last_error = 'superseded by a newer job with the same coalescing key'
+                WHERE id = \(lease.job) AND coalescing_key IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM jobs AS newer WHERE newer.kind = jobs.kind AND newer.coalescing_key = jobs.coalescing_key
+                      AND newer.status = 'pending' AND newer.id <> jobs.id)
+                RETURNING id
+                """, logger: logger
+            ).first(decoding: Int64.self)
+            if superseded != nil { return true }
+        case .succeeded, .dead: break
+        }
+        let release = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
+        switch outcome {
+        case .succeeded:
+            try await connection.query(
+                """
+                UPDATE jobs SET status = 'succeeded', attempts = attempts + 1, finished_at = \(now), updated_at = \(now),
+                    \(unescaped: release) WHERE id = \(lease.job)
+                """, logger: logger)
+        case .dead(let reason):
+            try await connection.query(
+                """
+                UPDATE jobs SET status = 'dead', attempts = attempts + 1, finished_at = \(now), updated_at = \(now),
+                    last_error = \(reason), \(unescaped: release) WHERE id = \(lease.job)
+                """, logger: logger)
+        case .retry(let at, let error):
+            try await connection.query(
+                """
+                UPDATE jobs SET status = 'pending', attempts = attempts + 1, run_at = \(at.millisecondsSince1970),
+                    last_error = \(error), updated_at = \(now), \(unescaped: release) WHERE id = \(lease.job)
+                """, logger: logger)
+        case .reschedule(let at, let reason):
+            try await connection.query(
+                """
+                UPDATE jobs SET status = 'pending', run_at = \(at.millisecondsSince1970), last_error = \(reason),
+                    updated_at = \(now), \(unescaped: release) WHERE id = \(lease.job)
+                """, logger: logger)
+        }
+        return true
+    }
+
+    private func apply(_ effect: StoreEffect, now: Date, _ connection: PostgresConnection) async throws {
+        switch effect {
+        case .bind(let binding): try await bind(binding, connection)
+        case .enqueue(let job):
+            if try await enqueue(job, now: now, connection).inserted {
+                try await connection.query("SELECT pg_notify(\(Self.channel), '')", logger: logger)
+            }
+        case .setCursor(let cursor): try await setCursor(cursor, connection)
+        case .putSnapshots(let entries): try await putSnapshots(entries, connection)
+        case .log(let event): try await append([event], connection)
+        }
+    }
+
+    public func release(_ leases: [Lease], now: Date) async throws {
+        guard !leases.isEmpty else { return }
+        let ms = now.millisecondsSince1970
+        try await transaction { connection in
+            for lease in leases {
+                let held = try await connection.query(
+                    "SELECT 1 FROM jobs WHERE id = \(lease.job) AND status = 'running' AND lease_token = \(lease.token) FOR UPDATE",
+                    logger: self.logger
+                ).first(decoding: Int.self)
+                guard held != nil else { continue }
+                let superseded = try await connection.query(
+                    """
+                    UPDATE jobs SET status = 'superseded', finished_at = \(ms), updated_at = \(ms), lease_owner = NULL,
+                        lease_token = NULL, lease_expires_at = NULL,
+                        last_error = 'superseded by a newer job with the same coalescing key'
+                    WHERE id = \(lease.job) AND coalescing_key IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM jobs AS newer WHERE newer.kind = jobs.kind AND newer.coalescing_key = jobs.coalescing_key
+                          AND newer.status = 'pending' AND newer.id <> jobs.id)
+                    RETURNING id
+                    """, logger: self.logger
+                ).first(decoding: Int64.self)
+                if superseded == nil {
+                    try await connection.query(
+                        """
+                        UPDATE jobs SET status = 'pending', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+                            updated_at = \(ms)
+                        WHERE id = \(lease.job)
+                        """, logger: self.logger)
+                }
+            }
+            try await connection.query("SELECT pg_notify(\(Self.channel), '')", logger: self.logger)
+        }
+    }
+
+    public func job(_ id: JobID) async throws -> Job? {
+        try await client.query("SELECT * FROM jobs WHERE id = \(id)", logger: logger).firstJob()
+    }
+
+    public func job(kind: String, idempotencyKey: String) async throws -> Job? {
+        try await client.query(
+            "SELECT * FROM jobs WHERE kind = \(kind) AND idempotency_key = \(idempotencyKey)", logger: logger
+        ).firstJob()
+    }
+
+    public func jobs(_ filter: JobFilter) async throws -> [Job] {
+        var builder = SQLBuilder("SELECT * FROM jobs WHERE TRUE")
+        if let statuses = filter.statuses {
+            builder.append(" AND status = ANY(")
+            try builder.bind(statuses.map(\.rawValue).sorted())
+            builder.append(")")
+        }
+        if let kind = filter.kind {
+            builder.append(" AND kind = ")
+            try builder.bind(kind)
+        }
+        if let connection = filter.connection {
+            builder.append(" AND connection_id = ")
+            try builder.bind(connection.rawValue)
+        }
+        if let before = filter.beforeID {
+            builder.append(" AND id < ")
+            try builder.bind(before)
+        }
+        builder.append(" ORDER BY id DESC LIMIT ")
+        try builder.bind(filter.limit)
+        var jobs: [Job] = []
+        for try await row in try await client.query(builder.query, logger: logger) { jobs.append(try Self.job(row)) }
+        return jobs
+    }
+
+    public func jobCounts() async throws -> [JobStatus: Int] {
+        var counts: [JobStatus: Int] = [:]
+        let rows = try await client.query("SELECT status, count(*) FROM jobs GROUP BY status", logger: logger)
+        for try await (status, count) in rows.decode((String, Int64).self) {
+            if let status = JobStatus(rawValue: status) { counts[status] = Int(count) }
+        }
+        return counts
+    }
+
+    public func retryNow(_ id: JobID, now: Date) async throws -> Job {
+        try await retryNow(id, onlyDead: false, now: now)
+    }
+
+    public func replayDeadLetter(_ id: JobID, now: Date) async throws -> Job {
+        try await retryNow(id, onlyDead: true, now: now)
+    }
+
+    private func retryNow(_ id: JobID, onlyDead: Bool, now: Date) async throws -> Job {
+        let ms = now.millisecondsSince1970
+        return try await transaction { connection in
+            guard let job = try await connection.query("SELECT * FROM jobs WHERE id = \(id) FOR UPDATE", logger: self.logger).firstJob()
+            else { throw StoreError.notFound("job \(id)") }
+            switch (job.status, onlyDead) {
+            case (.dead, _), (.pending, false): break
+            case (_, true): throw StoreError.invalidState("job \(id) is \(job.status.rawValue), not a dead letter")
+            case (_, false):
+                throw StoreError.invalidState("job \(id) is \(job.status.rawValue); only pending or dead jobs can be retried")
+            }
+            if job.status == .dead, let key = job.coalescingKey,
+                try await connection.query(
+                    "SELECT 1 FROM jobs WHERE kind = \(job.kind) AND coalescing_key = \(key) AND status = 'pending'",
+                    logger: self.logger
+                ).first(decoding: Int.self) != nil
+            {
+                throw StoreError.conflict("job \(id) cannot be replayed: a newer job with its coalescing key is pending")
+            }
+            let updated = try await connection.query(
+                """
+                UPDATE jobs SET status = 'pending', run_at = \(ms), updated_at = \(ms), finished_at = NULL,
+                    attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END
+                WHERE id = \(id) RETURNING *
+                """, logger: self.logger
+            ).firstJob()
+            try await connection.query("SELECT pg_notify(\(Self.channel), '')", logger: self.logger)
+            return updated!
+        }
+    }
+
+    static func job(_ row: PostgresRow) throws -> Job {
+        let row = row.makeRandomAccess()
+        return Job(
+            id: try row["id"].decode(Int64.self), kind: try row["kind"].decode(String.self),
+            idempotencyKey: try row["idempotency_key"].decode(String.self), payload: try row["payload"].decode(Data.self),
+            priority: try row["priority"].decode(Int.self), runAt: Date(millisecondsSince1970: try row["run_at"].decode(Int64.self)),
+            orderingKey: try row["ordering_key"].decode(String?.self), coalescingKey: try row["coalescing_key"].decode(String?.self),
+            connection: try row["connection_id"].decode(String?.self).map { ConnectionID($0) },
+            status: JobStatus(rawValue: try row["status"].decode(String.self)) ?? .dead, attempts: try row["attempts"].decode(Int.self),
+            lastError: try row["last_error"].decode(String?.self), leaseOwner: try row["lease_owner"].decode(String?.self),
+            leaseExpiresAt: try row["lease_expires_at"].decode(Int64?.self).map(Date.init(millisecondsSince1970:)),
+            createdAt: Date(millisecondsSince1970: try row["created_at"].decode(Int64.self)),
+            updatedAt: Date(millisecondsSince1970: try row["updated_at"].decode(Int64.self)),
+            finishedAt: try row["finished_at"].decode(Int64?.self).map(Date.init(millisecondsSince1970:)))
+    }
+}
+
+extension PostgresRowSequence {
+    func first<T: PostgresDecodable>(decoding type: T.Type) async throws -> T? {
+        for try await value in decode(T.self) { return value }
+        return nil
+    }
+
+    func all<T: PostgresDecodable>(decoding type: T.Type) async throws -> [T] {
+        var values: [T] = []
+        for try await value in decode(T.self) { values.append(value) }
+        return values
+    }
+
+    func firstJob() async throws -> Job? {
+        for try await row in self { return try PostgresStore.job(row) }
+        return nil
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import KopruCore
+import KopruStore
+import Logging
+import NIOSSL
+import PostgresNIO
+import Synchronization
+
+/// The store for several hub processes sharing one queue: PostgreSQL through PostgresNIO.
+/// Claims take `FOR UPDATE SKIP LOCKED` so workers never wait on each other's rows; an enqueue
+/// sends `NOTIFY kopru_jobs` at commit and idle workers `LISTEN`, so they wake at once instead of
+/// polling fast. Every commit is durable (PostgreSQL's default `synchronous_commit = on`).
+public final class PostgresStore: Store, Sendable {
+    let client: PostgresClient
+    let secretBox: SecretBox
+    let logger: Logger
+    let notifications = WorkNotifications()
+    private let description: String
+    private let tasks: Mutex<[Task<Void, Never>]>
+
+    static let channel = "kopru_jobs"
+
+    /// `postgres://user:password@host:port/database[?sslmode=disable|require]`.
+    public init(url: String, secretBox: SecretBox, maximumConnections: Int = 16, logger: Logger = Logger(label: "kopru.postgres")) throws {
+        let parsed = try PostgresURL(url)
+        var configuration = PostgresClient.Configuration(
+            host: parsed.host, port: parsed.port, username: parsed.user, password: parsed.password, database: parsed.database,
+            tls: parsed.requireTLS ? .require(.makeClientConfiguration()) : .disable)
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.minimumConnections = 0
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.secretBox = secretBox
+        self.logger = logger
+        description = "postgres (\(parsed.user)@\(parsed.host):\(parsed.port)/\(parsed.database ?? parsed.user))"
+        let client = self.client
+        tasks = Mutex([Task { await client.run() }])
+        startListening()
+    }
+
+    deinit {
+        for task in tasks.withLock({ $0 }) { task.cancel() }
+    }
+
+    /// Stops the connection pool and the listener.
+    public func shutdown() {
+        for task in tasks.withLock({ $0 }) { task.cancel() }
+    }
+
+    public var summary: String { description }
+
+    public func migrate() async throws {
+        try await transaction { connection in
+            // Two hubs starting together must not both apply the same step.
+            try await connection.query("SELECT pg_advisory_xact_lock(72657373)", logger: self.logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS kopru_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                logger: self.logger)
+            var applied = Set<String>()
+            for try await name in try await connection.query("SELECT name FROM kopru_migrations", logger: self.logger)
+                .decode(String.self)
+            {
+                applied.insert(name)
+            }
+            for migration in PostgresMigrations.all where !applied.contains(migration.name) {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                }
+                try await connection.query(
+                    "INSERT INTO kopru_migrations (name, applied_at) VALUES (\(migration.name), \(Date().millisecondsSince1970))",
+                    logger: self.logger)
+            }
+        }
+    }
+
+    /// The names of the migrations applied, in order.
+    public func appliedMigrations() async throws -> [String] {
+        var names: [String] = []
+        for try await name in try await client.query("SELECT name FROM kopru_migrations ORDER BY name", logger: logger)
+            .decode(String.self)
+        {
+            names.append(name)
+        }
+        return names
+    }
+
+    /// Runs `body` in a transaction. Failures come out as the error `body` threw (a `StoreError`
+    /// stays one) or as `StoreError.unavailable` with the server's message, never with the query's
+    /// bound values.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            if let inner = error.closureError as? StoreError { throw inner }
+            if let inner = error.closureError as? CancellationError { throw inner }
+            throw StoreError.unavailable(describe(error.closureError ?? error.beginError ?? error.commitError ?? error))
+        }
+    }
+
+    // MARK: LISTEN/NOTIFY
+
+    private func startListening() {
+        let client = self.client
+        let notifications = self.notifications
+        let logger = self.logger
+        let listener = Task {
+            // Reconnects after a lost connection; wakes waiters meanwhile so nobody relies on it.
+            while !Task.isCancelled {
+                do {
+                    try await client.withConnection { connection in
+                        try await connection.listen(on: Self.channel) { sequence in
+                            notifications.wakeAll()
+                            for try await _ in sequence { notifications.wakeAll() }
+                        }
+                    }
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.debug("job notification listener reconnecting", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                notifications.wakeAll()
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        tasks.withLock { $0.append(listener) }
+    }
+
+    public func waitForWork(upTo timeout: Duration) async {
+        await notifications.wait(upTo: timeout)
+    }
+}
+
+/// Waiters for "a job was enqueued somewhere", woken by NOTIFY.
+final class WorkNotifications: Sendable {
+    private let waiters = Mutex<[UUID: CheckedContinuation<Void, Never>]>([:])
+
+    func wakeAll() {
+        let woken = waiters.withLock { waiters in
+            defer { waiters.removeAll() }
+            return Array(waiters.values)
+        }
+        for continuation in woken { continuation.resume() }
+    }
+
+    func wait(upTo timeout: Duration) async {
+        let id = UUID()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { continuation in
+                        let resumeNow = self.waiters.withLock { waiters -> Bool in
+                            if Task.isCancelled { return true }
+                            waiters[id] = continuation
+                            return false
+                        }
+                        if resumeNow { continuation.resume() }
+                    }
+                } onCancel: {
+                    self.waiters.withLock { $0.removeValue(forKey: id) }?.resume()
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// The parts of a `postgres://` URL; the password never appears in `description`.
+struct PostgresURL {
+    var user: String
+    var password: String?
+    var host: String
+    var port: Int
+    var database: String?
+    var requireTLS: Bool
+
+    init(_ text: String) throws {
+        guard let components = URLComponents(string: text), ["postgres", "postgresql"].contains(components.scheme ?? "")
+        else { throw StoreError.invalidState("the store URL must look like postgres://user:password@host:5432/database") }
+        guard let user = components.user, !user.isEmpty else {
+            throw StoreError.invalidState("the postgres store URL needs a user name (postgres://user@host/database)")
+        }
+        self.user = user.removingPercentEncoding ?? user
+        password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        host = components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+        port = components.port ?? 5432
+        let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        database = path.isEmpty ? nil : path
+        let sslmode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        switch sslmode {
+        case "disable": requireTLS = false
+        case "require", "verify-full": requireTLS = true
+        default: throw StoreError.invalidState("sslmode must be disable, require or verify-full (got \(sslmode))")
+        }
+    }
+}
+
+extension PSQLError {
+    /// SQLSTATE 23505.
+    var isUniqueViolation: Bool { serverInfo?[.sqlState] == "23505" }
+}
+
+/// The server's message without the query or its bound values (which may hold secrets).
+func describe(_ error: any Error) -> String {
+    if let error = error as? PSQLError {
+        if let message = error.serverInfo?[.message] {
+            return "\(message) (\(error.serverInfo?[.sqlState] ?? "?"))"
+        }
+        return "database error: \(error.code)"
+    }
+    return "\(error)"
+}

@@ -1,0 +1,19 @@
+import PostgresNIO
+
+/// Builds a query whose shape depends on a filter, binding every value as a parameter.
+struct SQLBuilder {
+    private(set) var sql: String
+    private var bindings = PostgresBindings()
+
+    init(_ sql: String) { self.sql = sql }
+
+    mutating func append(_ text: String) { sql += text }
+
+    /// Appends `$n` for the value.
+    mutating func bind(_ value: some PostgresThrowingDynamicTypeEncodable) throws {
+        try bindings.append(value)
+        sql += "$\(bindings.count)"
+    }
+
+    var query: PostgresQuery { PostgresQuery(unsafeSQL: sql, binds: bindings) }
+}
