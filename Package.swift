@@ -99,7 +99,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "KopruEngineTests",
-            dependencies: ["KopruCore", "KopruStore", "KopruEngine", "KopruConnectors", "KopruStoreSQLite"],
+            dependencies: ["KopruCore", "KopruStore", "KopruEngine", "KopruConnectors", "KopruStoreSQLite", "KopruStorePostgres"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "KopruHTTPClientTests",

@@ -28,7 +28,11 @@ public final class PostgresStore: Store, Sendable {
             tls: parsed.requireTLS ? .require(.makeClientConfiguration()) : .disable)
         configuration.options.maximumConnections = maximumConnections
         configuration.options.minimumConnections = 0
-        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool warns when a query arrives before its run loop has started, which happens on
+        // every start-up here; real connection trouble still reaches the caller as an error.
+        var backgroundLogger = logger
+        backgroundLogger.logLevel = .error
+        client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
         self.secretBox = secretBox
         self.logger = logger
         description = "postgres (\(parsed.user)@\(parsed.host):\(parsed.port)/\(parsed.database ?? parsed.user))"

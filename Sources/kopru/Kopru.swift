@@ -54,6 +54,6 @@ struct Migrate: AsyncParsableCommand {
         let configuration = try global.load()
         Runtime.bootstrapLogging(configuration)
         let store = try await Runtime.openStore(configuration)
-        print("store is up to date: \(store.summary) at \(configuration.store)")
+        print("store is up to date: \(store.summary)")
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import KopruCore
 import KopruEngine
 import KopruStore
+import KopruStorePostgres
 import KopruStoreSQLite
 import Logging
 
@@ -19,13 +20,20 @@ enum Runtime {
     }
 
     static func openStore(_ configuration: HubConfiguration, migrate: Bool = true) async throws -> any Store {
-        guard let path = configuration.sqlitePath else {
-            throw HubConfiguration.Problem(
-                key: "store", message: "PostgreSQL is not available in this build yet; use sqlite:PATH")
+        let store: any Store
+        if let path = configuration.sqlitePath {
+            let key = try masterKey(configuration, beside: path)
+            let durability = SQLiteStore.Durability(rawValue: configuration.durability) ?? .full
+            store = try SQLiteStore(path: path, secretBox: SecretBox(masterKey: key), durability: durability)
+        } else {
+            // Every process on one database must decrypt the same secrets: no per-machine key file.
+            guard let base64 = configuration.masterKey else {
+                throw HubConfiguration.Problem(
+                    key: "KOPRU_MASTER_KEY",
+                    message: "is required with a PostgreSQL store: every hub process sharing the database must use the same key")
+            }
+            store = try PostgresStore(url: configuration.store, secretBox: SecretBox(masterKey: try MasterKey.decode(base64: base64)))
         }
-        let key = try masterKey(configuration, beside: path)
-        let durability = SQLiteStore.Durability(rawValue: configuration.durability) ?? .full
-        let store = try SQLiteStore(path: path, secretBox: SecretBox(masterKey: key), durability: durability)
         if migrate { try await store.migrate() }
         return store
     }

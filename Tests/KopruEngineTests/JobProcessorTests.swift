@@ -2,25 +2,43 @@ import Foundation
 import KopruConnectors
 import KopruCore
 import KopruStore
+import KopruStorePostgres
 import KopruStoreSQLite
 import Synchronization
 import Testing
 
 @testable import KopruEngine
 
-/// Which store a processor test runs on: the in-memory one, and SQLite (whose async calls honour
-/// task cancellation, which the memory store does not).
+/// Which store a processor test runs on: the in-memory one, SQLite (whose async calls honour
+/// task cancellation, which the memory store's do not), and PostgreSQL where a server is given.
 enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
-    case memory, sqlite
+    case memory, sqlite, postgres
     var description: String { rawValue }
 
-    func make() throws -> any Store {
+    static let postgresURL = ProcessInfo.processInfo.environment["KOPRU_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static var available: [StoreKind] { postgresURL == nil ? [.memory, .sqlite] : allCases }
+
+    /// A fresh, migrated store of this kind for the body, removed afterwards.
+    func with<T>(_ body: (any Store) async throws -> T) async throws -> T {
         switch self {
-        case .memory: return MemoryStore()
+        case .memory:
+            return try await body(MemoryStore())
         case .sqlite:
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-engine-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            return try SQLiteStore(path: folder.appendingPathComponent("jobs.db").path, secretBox: .ephemeral())
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let store = try SQLiteStore(path: folder.appendingPathComponent("jobs.db").path, secretBox: .ephemeral())
+            try await store.migrate()
+            return try await body(store)
+        case .postgres:
+            let url = try await ScratchDatabase.create(from: Self.postgresURL!)
+            let store = try PostgresStore(url: url, secretBox: .ephemeral(), maximumConnections: 8)
+            defer { store.shutdown() }
+            try await store.migrate()
+            let result = try await body(store)
+            store.shutdown()
+            try? await ScratchDatabase.drop(url)
+            return result
         }
     }
 }
@@ -58,10 +76,12 @@ struct JobProcessorTests {
             (0..<count).map { NewJob(kind: kind, idempotencyKey: "job-\($0)", connection: connection) }, now: Date())
     }
 
-    @Test("runs every job once and commits its effect with the completion", arguments: StoreKind.allCases)
+    @Test("runs every job once and commits its effect with the completion", arguments: StoreKind.available)
     func runsAll(_ kind: StoreKind) async throws {
-        let store = try kind.make()
-        try await store.migrate()
+        try await kind.with { store in try await runsAll(store) }
+    }
+
+    func runsAll(_ store: any Store) async throws {
         try await Self.enqueue(store, 500)
         let processor = JobProcessor(store: store, registry: JobRegistry([Self.effectHandler()]), configuration: Self.configuration())
         try await Self.running(processor) {
@@ -162,10 +182,12 @@ struct JobProcessorTests {
         #expect((observed["shop"] ?? 0) >= 2)
     }
 
-    @Test("graceful shutdown releases a job that outlives the grace period, without spending an attempt", arguments: StoreKind.allCases)
+    @Test("graceful shutdown releases a job that outlives the grace period, without spending an attempt", arguments: StoreKind.available)
     func shutdownReleases(_ kind: StoreKind) async throws {
-        let store = try kind.make()
-        try await store.migrate()
+        try await kind.with { store in try await shutdownReleases(store) }
+    }
+
+    func shutdownReleases(_ store: any Store) async throws {
         let started = Mutex(false)
         let handler = ClosureJobHandler(kind: "slow") { _ in
             started.withLock { $0 = true }
