@@ -29,6 +29,7 @@ struct HubConfiguration: Equatable {
     var connectionConcurrencyOverrides: [String: Int] = [:]
     var shutdownGraceSeconds = 15.0
     var eventRetentionDays = 30
+    var schedulerTermSeconds = 10.0
     var schedules: [ScheduleEntry] = []
 
     /// A configuration problem, naming the key (`workers.concurrency`) or variable.
@@ -65,7 +66,7 @@ struct HubConfiguration: Equatable {
         guard let root else { return }
         guard let map = root as? [String: Any] else { throw Problem(key: "(top level)", message: "must be a mapping") }
         let reader = YAMLReader(map: map, path: "")
-        try reader.allow(["store", "durability", "http", "masterKey", "log", "workers", "events", "schedules"])
+        try reader.allow(["store", "durability", "http", "masterKey", "log", "workers", "events", "scheduler", "schedules"])
         store = try reader.string("store") ?? store
         durability = try reader.string("durability") ?? durability
         masterKey = try reader.string("masterKey") ?? masterKey
@@ -104,6 +105,10 @@ struct HubConfiguration: Equatable {
         if let events = try reader.section("events") {
             try events.allow(["retentionDays"])
             eventRetentionDays = try events.int("retentionDays") ?? eventRetentionDays
+        }
+        if let scheduler = try reader.section("scheduler") {
+            try scheduler.allow(["termSeconds"])
+            schedulerTermSeconds = try scheduler.double("termSeconds") ?? schedulerTermSeconds
         }
         for (index, entry) in try reader.list("schedules").enumerated() {
             try entry.allow(["name", "cron", "timeZone", "job"])
@@ -159,6 +164,7 @@ struct HubConfiguration: Equatable {
         for (connection, value) in connectionConcurrencyOverrides where value <= 0 {
             throw Problem(key: "workers.connectionConcurrency.\(connection)", message: "must be a positive number")
         }
+        guard schedulerTermSeconds >= 1 else { throw Problem(key: "scheduler.termSeconds", message: "must be at least 1") }
         guard leaseSeconds >= 0.1 else { throw Problem(key: "workers.leaseSeconds", message: "must be at least 0.1") }
         guard shutdownGraceSeconds >= 0 else { throw Problem(key: "workers.shutdownGraceSeconds", message: "must not be negative") }
         var names = Set<String>()

@@ -38,7 +38,9 @@ struct Serve: AsyncParsableCommand {
         let processor = JobProcessor(
             store: store, registry: Runtime.registry(), configuration: processorConfiguration,
             logger: Logger(label: "kopru.jobs"))
-        let scheduler = Scheduler(store: store, schedules: try Runtime.schedules(configuration), holder: processorConfiguration.workerID)
+        let scheduler = Scheduler(
+            store: store, schedules: try Runtime.schedules(configuration), holder: processorConfiguration.workerID,
+            term: .milliseconds(Int64(configuration.schedulerTermSeconds * 1000)))
         let retention = EventRetention(store: store, retention: .seconds(configuration.eventRetentionDays * 86_400))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
