@@ -29,6 +29,12 @@ struct Bench: AsyncParsableCommand {
         @Option(help: "Jobs per enqueue transaction.") var enqueueBatch = 1000
         @Option(help: "Single-job enqueues to time (one transaction each).") var singleEnqueues = 500
         @Option(help: "Folder for the temporary database (default: the system's temporary folder).") var directory: String?
+        @Option(
+            parsing: .upToNextOption,
+            help: "Run the jobs in this many real `kopru serve --role worker` processes instead of in-process; several counts measure each (e.g. --processes 1 2 3).")
+        var processes: [Int] = []
+        @Option(help: "With --processes: postgres://… to measure PostgreSQL (a scratch database is made beside it and dropped); default a temporary SQLite file.")
+        var store: String?
         @Flag(help: "Print one JSON object.") var json = false
 
         struct Run {
@@ -49,6 +55,8 @@ struct Bench: AsyncParsableCommand {
                 handler.logLevel = .error
                 return handler
             }
+            if !processes.isEmpty { return try await runProcesses() }
+            if store != nil { throw ValidationError("--store goes with --processes") }
             var results: [Run] = []
             for index in 1...runs {
                 let result = try await once(mode)
@@ -75,6 +83,39 @@ struct Bench: AsyncParsableCommand {
                 print(
                     "median of \(runs): enqueue \(Int(enqueue)) jobs/s (batches of \(enqueueBatch)), single enqueue \(Int(single)) jobs/s, claim+complete \(Int(process)) jobs/s — \(jobs) jobs, \(storeName)"
                 )
+            }
+        }
+
+        private func runProcesses() async throws -> Void {
+            guard processes.allSatisfy({ $0 > 0 }) else { throw ValidationError("--processes takes positive counts") }
+            if let store, !store.hasPrefix("postgres") { throw ValidationError("--store must be a postgres:// URL") }
+            let bench = ProcessBench(
+                jobs: jobs, concurrency: concurrency, claimBatch: claimBatch, postgresURL: store,
+                directory: directory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory)
+            var byProcesses: [String: Double] = [:]
+            var enqueue: [Double] = []
+            var storeName = ""
+            for count in processes {
+                var rates: [Double] = []
+                for run in 1...runs {
+                    let result = try await bench.run(processes: count)
+                    rates.append(result.processPerSecond)
+                    enqueue.append(result.enqueuePerSecond)
+                    storeName = result.store
+                    if !json { print("\(count) process(es), run \(run): \(Int(result.processPerSecond)) jobs/s") }
+                }
+                byProcesses["\(count)"] = rounded(median(rates))
+                if !json { print("\(count) process(es): median \(Int(median(rates))) jobs/s — \(jobs) jobs, \(storeName)") }
+            }
+            if json {
+                let object: [String: Any] = [
+                    "jobs": jobs, "runs": runs, "store": storeName, "durability": store == nil ? "full" : "synchronous_commit=on",
+                    "enqueue_per_s": rounded(median(enqueue)), "process_per_s": byProcesses["\(processes[0])"]!,
+                    "process_per_s_by_processes": byProcesses, "concurrency": concurrency, "claim_batch": claimBatch,
+                    "handler": "system.probe (no work; one event-log row per job in its completion)",
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
             }
         }
 
