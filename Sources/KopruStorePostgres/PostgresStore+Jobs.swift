@@ -7,11 +7,61 @@ extension PostgresStore: JobQueueStore {
     public func enqueue(_ jobs: [NewJob], now: Date) async throws -> [EnqueueResult] {
         try await transaction { connection in
             var results: [EnqueueResult] = []
-            for job in jobs { results.append(try await self.enqueue(job, now: now, connection)) }
+            if jobs.count > 1, jobs.allSatisfy({ $0.coalescingKey == nil }) {
+                results = try await self.enqueueInBulk(jobs, now: now, connection)
+            } else {
+                for job in jobs { results.append(try await self.enqueue(job, now: now, connection)) }
+            }
             if results.contains(where: \.inserted) {
                 try await connection.query("SELECT pg_notify(\(Self.channel), '')", logger: self.logger)
             }
             return results
+        }
+    }
+
+    /// One INSERT for the batch. Rows go in batch order, so ids (and with them ordering keys)
+    /// follow the order of `jobs`; keys already taken, in the table or earlier in the batch,
+    /// return the job that has them.
+    private func enqueueInBulk(_ jobs: [NewJob], now: Date, _ connection: PostgresConnection) async throws -> [EnqueueResult] {
+        let ms = now.millisecondsSince1970
+        let inserted = try await connection.query(
+            """
+            INSERT INTO jobs (kind, idempotency_key, payload, priority, run_at, ordering_key, connection_id, status,
+                              created_at, updated_at)
+            SELECT kind, key, decode(payload, 'base64'), priority, run_at, CASE WHEN has_ordering THEN ordering_key END,
+                   CASE WHEN has_connection THEN connection_id END, 'pending', \(ms), \(ms)
+            FROM unnest(\(jobs.map(\.kind))::TEXT[], \(jobs.map(\.idempotencyKey))::TEXT[],
+                        \(jobs.map { $0.payload.base64EncodedString() })::TEXT[], \(jobs.map(\.priority))::INTEGER[],
+                        \(jobs.map { ($0.runAt ?? now).millisecondsSince1970 })::BIGINT[],
+                        \(jobs.map { $0.orderingKey ?? "" })::TEXT[], \(jobs.map { $0.orderingKey != nil })::BOOLEAN[],
+                        \(jobs.map { $0.connection?.rawValue ?? "" })::TEXT[], \(jobs.map { $0.connection != nil })::BOOLEAN[])
+                WITH ORDINALITY AS input(kind, key, payload, priority, run_at, ordering_key, has_ordering, connection_id,
+                                         has_connection, position)
+            ORDER BY position
+            ON CONFLICT DO NOTHING
+            RETURNING id, kind, idempotency_key
+            """, logger: logger)
+        var fresh: [String: JobID] = [:]
+        for try await (id, kind, key) in inserted.decode((Int64, String, String).self) { fresh["\(kind)\u{0}\(key)"] = id }
+        var existing: [String: JobID] = [:]
+        let missing = jobs.filter { fresh["\($0.kind)\u{0}\($0.idempotencyKey)"] == nil }
+        if !missing.isEmpty {
+            let rows = try await connection.query(
+                """
+                SELECT id, jobs.kind, idempotency_key FROM jobs
+                JOIN unnest(\(missing.map(\.kind))::TEXT[], \(missing.map(\.idempotencyKey))::TEXT[]) AS wanted(kind, key)
+                  ON jobs.kind = wanted.kind AND jobs.idempotency_key = wanted.key
+                """, logger: logger)
+            for try await (id, kind, key) in rows.decode((Int64, String, String).self) { existing["\(kind)\u{0}\(key)"] = id }
+        }
+        var seen = Set<String>()
+        return try jobs.map { job in
+            let key = "\(job.kind)\u{0}\(job.idempotencyKey)"
+            if let id = fresh[key], seen.insert(key).inserted { return EnqueueResult(id: id, inserted: true) }
+            guard let id = fresh[key] ?? existing[key] else {
+                throw StoreError.conflict("job \(job.kind)/\(job.idempotencyKey) was neither inserted nor found")
+            }
+            return EnqueueResult(id: id, inserted: false)
         }
     }
 
@@ -139,6 +189,69 @@ extension PostgresStore: JobQueueStore {
 
     public func complete(_ completions: [JobCompletion]) async throws -> [CompletionResult] {
         try await transaction { connection in
+            // Most batches are plain successes and failures whose effects all apply: a few
+            // statements for the whole batch. Anything else, or any error, takes the careful path,
+            // one savepoint per completion.
+            try await connection.query("SAVEPOINT batch", logger: self.logger)
+            do {
+                if let results = try await self.completeInBulk(completions, connection) {
+                    try await connection.query("RELEASE SAVEPOINT batch", logger: self.logger)
+                    return results
+                }
+            } catch {
+                self.logger.debug("bulk completion fell back to one by one", metadata: ["error": "\(describe(error))"])
+            }
+            try await connection.query("ROLLBACK TO SAVEPOINT batch", logger: self.logger)
+            return try await self.completeOneByOne(completions, connection)
+        }
+    }
+
+    /// Nil when the batch needs the careful path (a retry or reschedule may be superseded).
+    private func completeInBulk(_ completions: [JobCompletion], _ connection: PostgresConnection) async throws -> [CompletionResult]? {
+        var finished: [(JobCompletion, status: String, reason: String?)] = []
+        for completion in completions {
+            switch completion.outcome {
+            case .succeeded: finished.append((completion, "succeeded", nil))
+            case .dead(let reason): finished.append((completion, "dead", reason))
+            case .retry, .reschedule: return nil
+            }
+        }
+        let ids = completions.map(\.lease.job)
+        let tokens = completions.map(\.lease.token)
+        var held = Set<Lease>()
+        let locked = try await connection.query(
+            """
+            SELECT jobs.id, jobs.lease_token FROM jobs
+            JOIN unnest(\(ids)::BIGINT[], \(tokens)::TEXT[]) AS held(id, token) ON jobs.id = held.id AND jobs.lease_token = held.token
+            WHERE jobs.status = 'running' FOR UPDATE OF jobs
+            """, logger: logger)
+        for try await (id, token) in locked.decode((Int64, String).self) { held.insert(Lease(job: id, token: token)) }
+        let applied = finished.filter { held.contains($0.0.lease) }
+        if !applied.isEmpty {
+            try await connection.query(
+                """
+                UPDATE jobs SET status = done.status, attempts = attempts + 1, finished_at = done.at, updated_at = done.at,
+                    last_error = CASE WHEN done.has_reason THEN done.reason ELSE jobs.last_error END,
+                    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+                FROM unnest(\(applied.map(\.0.lease.job))::BIGINT[], \(applied.map(\.status))::TEXT[],
+                            \(applied.map { $0.reason ?? "" })::TEXT[], \(applied.map { $0.reason != nil })::BOOLEAN[],
+                            \(applied.map { $0.0.now.millisecondsSince1970 })::BIGINT[])
+                    AS done(id, status, reason, has_reason, at)
+                WHERE jobs.id = done.id
+                """, logger: logger)
+            var events: [EventRecord] = []
+            for (completion, _, _) in applied {
+                for effect in completion.effects {
+                    if case .log(let event) = effect { events.append(event) } else { try await apply(effect, now: completion.now, connection) }
+                }
+            }
+            try await append(events, connection)
+        }
+        return completions.map { held.contains($0.lease) ? .applied : .leaseLost }
+    }
+
+    private func completeOneByOne(_ completions: [JobCompletion], _ connection: PostgresConnection) async throws -> [CompletionResult] {
+        do {
             var results: [CompletionResult] = []
             for completion in completions {
                 try await connection.query("SAVEPOINT completion", logger: self.logger)

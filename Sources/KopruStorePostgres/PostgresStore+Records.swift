@@ -117,17 +117,25 @@ extension PostgresStore: BindingStore, CursorStore, SnapshotStore, EventLogStore
         try await transaction { connection in try await self.append(events, connection) }
     }
 
+    /// One statement for the lot, through arrays.
     func append(_ events: [EventRecord], _ connection: PostgresConnection) async throws {
-        for event in events {
-            let details = String(decoding: try JSONEncoder.kopru.encode(event.details), as: UTF8.self)
-            try await connection.query(
-                """
-                INSERT INTO events (at, level, level_rank, kind, connection_id, subject, message, details, duration_ms)
-                VALUES (\(event.at.millisecondsSince1970), \(event.level.rawValue), \(event.level.rank), \(event.kind),
-                        \(event.connection?.rawValue), \(event.subject), \(event.message), \(details),
-                        \(event.durationMilliseconds.map(Int64.init)))
-                """, logger: logger)
-        }
+        guard !events.isEmpty else { return }
+        let details = try events.map { String(decoding: try JSONEncoder.kopru.encode($0.details), as: UTF8.self) }
+        try await connection.query(
+            """
+            INSERT INTO events (at, level, level_rank, kind, connection_id, subject, message, details, duration_ms)
+            SELECT at, level, level_rank, kind, CASE WHEN has_connection THEN connection_id END,
+                   CASE WHEN has_subject THEN subject END, message, details, CASE WHEN has_duration THEN duration_ms END
+            FROM unnest(\(events.map { $0.at.millisecondsSince1970 })::BIGINT[], \(events.map(\.level.rawValue))::TEXT[],
+                        \(events.map(\.level.rank))::INTEGER[], \(events.map(\.kind))::TEXT[],
+                        \(events.map { $0.connection?.rawValue ?? "" })::TEXT[], \(events.map { $0.connection != nil })::BOOLEAN[],
+                        \(events.map { $0.subject ?? "" })::TEXT[], \(events.map { $0.subject != nil })::BOOLEAN[],
+                        \(events.map(\.message))::TEXT[], \(details)::TEXT[],
+                        \(events.map { Int64($0.durationMilliseconds ?? 0) })::BIGINT[],
+                        \(events.map { $0.durationMilliseconds != nil })::BOOLEAN[])
+                AS e(at, level, level_rank, kind, connection_id, has_connection, subject, has_subject, message, details,
+                     duration_ms, has_duration)
+            """, logger: logger)
     }
 
     public func events(_ filter: EventFilter) async throws -> [EventRecord] {
