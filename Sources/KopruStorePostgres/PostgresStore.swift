@@ -15,6 +15,8 @@ public final class PostgresStore: Store, Sendable {
     let secretBox: SecretBox
     let logger: Logger
     let notifications = WorkNotifications()
+    /// When (by the callers' clock) this process last returned expired leases to the queue.
+    let lastReclaim = Mutex<Date?>(nil)
     private let description: String
     private let tasks: Mutex<[Task<Void, Never>]>
 
