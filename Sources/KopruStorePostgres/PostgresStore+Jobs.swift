@@ -281,25 +281,10 @@ extension PostgresStore: JobQueueStore {
     /// Applies an outcome if the lease is still held; false if it is not.
     private func finish(_ lease: Lease, _ outcome: JobOutcome, now date: Date, _ connection: PostgresConnection) async throws -> Bool {
         let now = date.millisecondsSince1970
-        let held = try await connection.query(
-            "SELECT 1 FROM jobs WHERE id = \(lease.job) AND status = 'running' AND lease_token = \(lease.token) FOR UPDATE",
-            logger: logger
-        ).first(decoding: Int.self)
-        guard held != nil else { return false }
+        guard try await holds(lease, connection) else { return false }
         switch outcome {
         case .retry, .reschedule:
-            let superseded = try await connection.query(
-                """
-                UPDATE jobs SET status = 'superseded', finished_at = \(now), updated_at = \(now), lease_owner = NULL,
-                    lease_token = NULL, lease_expires_at = NULL,
-                    last_error = 'superseded by a newer job with the same coalescing key'
-                WHERE id = \(lease.job) AND coalescing_key IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM jobs AS newer WHERE newer.kind = jobs.kind AND newer.coalescing_key = jobs.coalescing_key
-                      AND newer.status = 'pending' AND newer.id <> jobs.id)
-                RETURNING id
-                """, logger: logger
-            ).first(decoding: Int64.self)
-            if superseded != nil { return true }
+            if try await supersedeIfNewerPending(lease.job, now: now, connection) { return true }
         case .succeeded, .dead: break
         }
         let release = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
@@ -332,6 +317,30 @@ extension PostgresStore: JobQueueStore {
         return true
     }
 
+    /// Whether the lease is still held; locks the job's row until the transaction ends if so.
+    private func holds(_ lease: Lease, _ connection: PostgresConnection) async throws -> Bool {
+        try await connection.query(
+            "SELECT 1 FROM jobs WHERE id = \(lease.job) AND status = 'running' AND lease_token = \(lease.token) FOR UPDATE",
+            logger: logger
+        ).first(decoding: Int.self) != nil
+    }
+
+    /// A job going back to pending while a newer one with its coalescing key is pending would make
+    /// two pending jobs for one key: it is superseded instead. True if it was.
+    private func supersedeIfNewerPending(_ id: JobID, now: Int64, _ connection: PostgresConnection) async throws -> Bool {
+        try await connection.query(
+            """
+            UPDATE jobs SET status = 'superseded', finished_at = \(now), updated_at = \(now), lease_owner = NULL,
+                lease_token = NULL, lease_expires_at = NULL,
+                last_error = 'superseded by a newer job with the same coalescing key'
+            WHERE id = \(id) AND coalescing_key IS NOT NULL AND EXISTS (
+                SELECT 1 FROM jobs AS newer WHERE newer.kind = jobs.kind AND newer.coalescing_key = jobs.coalescing_key
+                  AND newer.status = 'pending' AND newer.id <> jobs.id)
+            RETURNING id
+            """, logger: logger
+        ).first(decoding: Int64.self) != nil
+    }
+
     private func apply(_ effect: StoreEffect, now: Date, _ connection: PostgresConnection) async throws {
         switch effect {
         case .bind(let binding): try await bind(binding, connection)
@@ -350,23 +359,8 @@ extension PostgresStore: JobQueueStore {
         let ms = now.millisecondsSince1970
         try await transaction { connection in
             for lease in leases {
-                let held = try await connection.query(
-                    "SELECT 1 FROM jobs WHERE id = \(lease.job) AND status = 'running' AND lease_token = \(lease.token) FOR UPDATE",
-                    logger: self.logger
-                ).first(decoding: Int.self)
-                guard held != nil else { continue }
-                let superseded = try await connection.query(
-                    """
-                    UPDATE jobs SET status = 'superseded', finished_at = \(ms), updated_at = \(ms), lease_owner = NULL,
-                        lease_token = NULL, lease_expires_at = NULL,
-                        last_error = 'superseded by a newer job with the same coalescing key'
-                    WHERE id = \(lease.job) AND coalescing_key IS NOT NULL AND EXISTS (
-                        SELECT 1 FROM jobs AS newer WHERE newer.kind = jobs.kind AND newer.coalescing_key = jobs.coalescing_key
-                          AND newer.status = 'pending' AND newer.id <> jobs.id)
-                    RETURNING id
-                    """, logger: self.logger
-                ).first(decoding: Int64.self)
-                if superseded == nil {
+                guard try await self.holds(lease, connection) else { continue }
+                if try await !self.supersedeIfNewerPending(lease.job, now: ms, connection) {
                     try await connection.query(
                         """
                         UPDATE jobs SET status = 'pending', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
