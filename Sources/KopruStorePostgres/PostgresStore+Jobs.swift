@@ -130,15 +130,10 @@ extension PostgresStore: JobQueueStore {
                     WHERE status = 'pending' AND run_at <=
                 """ + " ")
             try builder.bind(now)
-            if let kinds = request.kinds {
-                builder.append(" AND kind = ANY(")
-                try builder.bind(kinds.sorted())
-                builder.append(")")
-            }
+            if let kinds = request.kinds { try builder.and("kind = ANY(", kinds.sorted(), ")") }
             if !request.excludingConnections.isEmpty {
-                builder.append(" AND (connection_id IS NULL OR NOT (connection_id = ANY(")
-                try builder.bind(request.excludingConnections.map(\.rawValue).sorted())
-                builder.append(")))")
+                try builder.and(
+                    "(connection_id IS NULL OR NOT (connection_id = ANY(", request.excludingConnections.map(\.rawValue).sorted(), ")))")
             }
             builder.append(
                 """
@@ -385,23 +380,10 @@ extension PostgresStore: JobQueueStore {
 
     public func jobs(_ filter: JobFilter) async throws -> [Job] {
         var builder = SQLBuilder("SELECT * FROM jobs WHERE TRUE")
-        if let statuses = filter.statuses {
-            builder.append(" AND status = ANY(")
-            try builder.bind(statuses.map(\.rawValue).sorted())
-            builder.append(")")
-        }
-        if let kind = filter.kind {
-            builder.append(" AND kind = ")
-            try builder.bind(kind)
-        }
-        if let connection = filter.connection {
-            builder.append(" AND connection_id = ")
-            try builder.bind(connection.rawValue)
-        }
-        if let before = filter.beforeID {
-            builder.append(" AND id < ")
-            try builder.bind(before)
-        }
+        if let statuses = filter.statuses { try builder.and("status = ANY(", statuses.map(\.rawValue).sorted(), ")") }
+        if let kind = filter.kind { try builder.and("kind =", kind) }
+        if let connection = filter.connection { try builder.and("connection_id =", connection.rawValue) }
+        if let before = filter.beforeID { try builder.and("id <", before) }
         builder.append(" ORDER BY id DESC LIMIT ")
         try builder.bind(filter.limit)
         var jobs: [Job] = []

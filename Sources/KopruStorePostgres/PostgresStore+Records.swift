@@ -140,34 +140,13 @@ extension PostgresStore: BindingStore, CursorStore, SnapshotStore, EventLogStore
 
     public func events(_ filter: EventFilter) async throws -> [EventRecord] {
         var builder = SQLBuilder("SELECT * FROM events WHERE TRUE")
-        if let connection = filter.connection {
-            builder.append(" AND connection_id = ")
-            try builder.bind(connection.rawValue)
-        }
-        if let level = filter.minimumLevel {
-            builder.append(" AND level_rank >= ")
-            try builder.bind(level.rank)
-        }
-        if let kind = filter.kind {
-            builder.append(" AND kind = ")
-            try builder.bind(kind)
-        }
-        if let subject = filter.subject {
-            builder.append(" AND subject = ")
-            try builder.bind(subject)
-        }
-        if let from = filter.from {
-            builder.append(" AND at >= ")
-            try builder.bind(from.millisecondsSince1970)
-        }
-        if let to = filter.to {
-            builder.append(" AND at < ")
-            try builder.bind(to.millisecondsSince1970)
-        }
-        if let before = filter.beforeID {
-            builder.append(" AND id < ")
-            try builder.bind(before)
-        }
+        if let connection = filter.connection { try builder.and("connection_id =", connection.rawValue) }
+        if let level = filter.minimumLevel { try builder.and("level_rank >=", level.rank) }
+        if let kind = filter.kind { try builder.and("kind =", kind) }
+        if let subject = filter.subject { try builder.and("subject =", subject) }
+        if let from = filter.from { try builder.and("at >=", from.millisecondsSince1970) }
+        if let to = filter.to { try builder.and("at <", to.millisecondsSince1970) }
+        if let before = filter.beforeID { try builder.and("id <", before) }
         builder.append(" ORDER BY id DESC LIMIT ")
         try builder.bind(filter.limit)
         var events: [EventRecord] = []

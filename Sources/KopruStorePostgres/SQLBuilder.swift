@@ -15,5 +15,13 @@ struct SQLBuilder {
         sql += "$\(bindings.count)"
     }
 
+    /// Appends ` AND <condition>` with the value bound where the condition ends, e.g.
+    /// `and("kind =", kind)` or `and("status = ANY(", statuses, ")")`.
+    mutating func and(_ condition: String, _ value: some PostgresThrowingDynamicTypeEncodable, _ suffix: String = "") throws {
+        append(" AND \(condition) ")
+        try bind(value)
+        append(suffix)
+    }
+
     var query: PostgresQuery { PostgresQuery(unsafeSQL: sql, binds: bindings) }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KopruEngine
 import KopruStore
 import KopruStorePostgres
 import KopruStoreSQLite
@@ -106,8 +107,4 @@ struct ProcessBench {
 
 struct BenchError: Error, CustomStringConvertible {
     let description: String
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
