@@ -19,13 +19,19 @@ public final class MemoryStore: Store {
         var connections: [ConnectionID: (type: String, name: String, settings: [String: String], sealed: Data, paused: Bool)] = [:]
         var schedules: [String: Date] = [:]
         var leaders: [String: (holder: String, until: Date)] = [:]
+        var webhooks: [WebhookEventID: WebhookEvent] = [:]
+        var deliveryKeys: [String: WebhookEventID] = [:]
+        var nextWebhookID: WebhookEventID = 1
+        var tokens: [String: APIToken] = [:]
+        var keyFingerprint: String?
+        var secretBox: SecretBox
     }
 
-    private let state = Mutex(State())
-    private let secretBox: SecretBox
+    private let state: Mutex<State>
+    private var secretBox: SecretBox { state.withLock { $0.secretBox } }
 
     public init(secretBox: SecretBox = .ephemeral()) {
-        self.secretBox = secretBox
+        self.state = Mutex(State(secretBox: secretBox))
     }
 
     public var summary: String { "memory" }
@@ -204,6 +210,7 @@ public final class MemoryStore: Store {
         case .setCursor(let cursor): state.cursors[cursorKey(cursor.connection, cursor.name)] = cursor.storePrecision
         case .putSnapshots(let entries): for entry in entries { state.snapshots[snapshotKey(entry)] = entry.storePrecision }
         case .log(let event): append(event, to: &state)
+        case .webhookProcessed(let id): if state.webhooks[id]?.processedAt == nil { state.webhooks[id]?.processedAt = now }
         }
     }
 
@@ -395,6 +402,87 @@ public final class MemoryStore: Store {
         }
     }
 
+    // MARK: webhooks
+
+    public func receiveWebhooks(_ webhooks: [IncomingWebhook]) async throws -> [WebhookReceipt] {
+        state.withLock { state in
+            webhooks.map { webhook in
+                let key = "\(webhook.connection)\u{0}\(webhook.deliveryKey)"
+                if let existing = state.deliveryKeys[key] { return .duplicate(existing) }
+                let id = state.nextWebhookID
+                state.nextWebhookID += 1
+                state.deliveryKeys[key] = id
+                state.webhooks[id] = WebhookEvent(
+                    id: id, connection: webhook.connection, provider: webhook.provider, deliveryKey: webhook.deliveryKey,
+                    topic: webhook.topic, receivedAt: webhook.receivedAt.storePrecision, processedAt: nil, body: webhook.body)
+                for job in webhook.jobs { _ = Self.enqueue(job, now: webhook.receivedAt.storePrecision, into: &state) }
+                return .stored(id)
+            }
+        }
+    }
+
+    public func webhookEvent(_ id: WebhookEventID) async throws -> WebhookEvent? { state.withLock { $0.webhooks[id] } }
+
+    public func purgeWebhookEvents(processedBefore cutoff: Date) async throws -> Int {
+        state.withLock { state in
+            let purged = state.webhooks.values.filter { ($0.processedAt.map { $0 < cutoff.storePrecision }) ?? false }
+            for event in purged {
+                state.webhooks[event.id] = nil
+                state.deliveryKeys["\(event.connection)\u{0}\(event.deliveryKey)"] = nil
+            }
+            return purged.count
+        }
+    }
+
+    // MARK: tokens
+
+    public func createToken(_ token: APIToken) async throws {
+        try state.withLock { state in
+            guard state.tokens[token.name] == nil else { throw StoreError.conflict("a token named \(token.name) exists") }
+            state.tokens[token.name] = token.storePrecision
+        }
+    }
+
+    public func token(hash: String) async throws -> APIToken? {
+        state.withLock { $0.tokens.values.first { $0.hash == hash } }
+    }
+
+    public func tokens() async throws -> [APIToken] { state.withLock { $0.tokens.values.sorted { $0.name < $1.name } } }
+
+    public func revokeToken(name: String, now: Date) async throws {
+        try state.withLock { state in
+            guard state.tokens[name] != nil, state.tokens[name]!.revokedAt == nil else {
+                throw StoreError.notFound("active token \(name)")
+            }
+            state.tokens[name]!.revokedAt = now.storePrecision
+        }
+    }
+
+    // MARK: master key
+
+    public func masterKeyFingerprint() async throws -> String? { state.withLock { $0.keyFingerprint } }
+
+    public func checkMasterKey() async throws {
+        try state.withLock { state in
+            let current = state.secretBox.fingerprint
+            if let recorded = state.keyFingerprint, recorded != current { throw StoreError.wrongMasterKey }
+            state.keyFingerprint = current
+        }
+    }
+
+    public func rotateMasterKey(to newBox: SecretBox) async throws -> Int {
+        try state.withLock { state in
+            var resealed = state.connections
+            for (id, row) in state.connections {
+                resealed[id]!.sealed = try newBox.seal(try state.secretBox.open(row.sealed, for: id), for: id)
+            }
+            state.connections = resealed
+            state.secretBox = newBox
+            state.keyFingerprint = newBox.fingerprint
+            return resealed.count
+        }
+    }
+
     // MARK: schedules
 
     public func nextFire(schedule: String) async throws -> Date? { state.withLock { $0.schedules[schedule] } }
@@ -439,6 +527,15 @@ extension SnapshotEntry {
     var storePrecision: SnapshotEntry {
         var copy = self
         copy.confirmedAt = confirmedAt.storePrecision
+        return copy
+    }
+}
+
+extension APIToken {
+    var storePrecision: APIToken {
+        var copy = self
+        copy.createdAt = createdAt.storePrecision
+        copy.revokedAt = revokedAt?.storePrecision
         return copy
     }
 }

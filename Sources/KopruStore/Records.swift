@@ -143,4 +143,6 @@ public enum StoreEffect: Hashable, Sendable {
     case setCursor(SyncCursor)
     case putSnapshots([SnapshotEntry])
     case log(EventRecord)
+    /// The webhook event's work is done: its body may be purged after the retention.
+    case webhookProcessed(WebhookEventID)
 }

@@ -16,6 +16,12 @@ public struct SecretBox: Sendable {
     /// A box under a fresh random key: for tests and the in-memory store.
     public static func ephemeral() -> SecretBox { SecretBox(masterKey: SymmetricKey(size: .bits256)) }
 
+    /// Identifies the key without revealing it: an HMAC of a fixed label under the key.
+    public var fingerprint: String {
+        let code = HMAC<SHA256>.authenticationCode(for: Data("kopru master key fingerprint v1".utf8), using: key)
+        return code.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
     public func seal(_ secrets: [String: Secret], for connection: ConnectionID) throws -> Data {
         let plain = try JSONEncoder.kopru.encode(secrets.mapValues { $0.reveal() })
         let box = try AES.GCM.seal(plain, using: key, authenticating: Data(connection.rawValue.utf8))

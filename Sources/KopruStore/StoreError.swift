@@ -26,6 +26,10 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func decryption(_ message: String) -> StoreError { StoreError(.decryption, message) }
     public static func unavailable(_ message: String) -> StoreError { StoreError(.unavailable, message) }
 
+    public static let wrongMasterKey = StoreError(
+        .decryption,
+        "the master key does not match the one this store's secrets are sealed with (wrong KOPRU_MASTER_KEY or key file?)")
+
     public var isNotFound: Bool { code == .notFound }
     public var isConflict: Bool { code == .conflict }
     public var isInvalidState: Bool { code == .invalidState }

@@ -122,5 +122,37 @@ enum PostgresMigrations {
                 )
                 """
             ]),
+        Migration(
+            name: "v3: webhook events, API tokens, master key fingerprint",
+            statements: [
+                """
+                CREATE TABLE webhook_events (
+                    id BIGSERIAL PRIMARY KEY,
+                    connection_id TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    delivery_key TEXT NOT NULL,
+                    topic TEXT,
+                    received_at BIGINT NOT NULL,
+                    processed_at BIGINT,
+                    body BYTEA NOT NULL,
+                    UNIQUE (connection_id, delivery_key)
+                )
+                """,
+                "CREATE INDEX webhook_events_processed ON webhook_events (processed_at) WHERE processed_at IS NOT NULL",
+                """
+                CREATE TABLE api_tokens (
+                    name TEXT PRIMARY KEY,
+                    hash TEXT NOT NULL UNIQUE,
+                    created_at BIGINT NOT NULL,
+                    revoked_at BIGINT
+                )
+                """,
+                """
+                CREATE TABLE master_key (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    fingerprint TEXT NOT NULL
+                )
+                """,
+            ]),
     ]
 }

@@ -346,6 +346,10 @@ extension PostgresStore: JobQueueStore {
         case .setCursor(let cursor): try await setCursor(cursor, connection)
         case .putSnapshots(let entries): try await putSnapshots(entries, connection)
         case .log(let event): try await append([event], connection)
+        case .webhookProcessed(let id):
+            try await connection.query(
+                "UPDATE webhook_events SET processed_at = \(now.millisecondsSince1970) WHERE id = \(id) AND processed_at IS NULL",
+                logger: logger)
         }
     }
 

@@ -12,7 +12,12 @@ import Synchronization
 /// polling fast. Every commit is durable (PostgreSQL's default `synchronous_commit = on`).
 public final class PostgresStore: Store, Sendable {
     let client: PostgresClient
-    let secretBox: SecretBox
+    private let currentSecretBox: Mutex<SecretBox>
+    /// Replaced when the master key is rotated.
+    var secretBox: SecretBox {
+        get { currentSecretBox.withLock { $0 } }
+        set { currentSecretBox.withLock { $0 = newValue } }
+    }
     let logger: Logger
     let notifications = WorkNotifications()
     /// When (by the callers' clock) this process last returned expired leases to the queue.
@@ -35,7 +40,7 @@ public final class PostgresStore: Store, Sendable {
         var backgroundLogger = logger
         backgroundLogger.logLevel = .error
         client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
-        self.secretBox = secretBox
+        self.currentSecretBox = Mutex(secretBox)
         self.logger = logger
         description = "postgres (\(parsed.user)@\(parsed.host):\(parsed.port)/\(parsed.database ?? parsed.user))"
         let client = self.client

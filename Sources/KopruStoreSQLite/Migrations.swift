@@ -110,6 +110,35 @@ enum Migrations {
                     );
                     """)
         }
+        migrator.registerMigration("v3: webhook events, API tokens, master key fingerprint") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE webhook_events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        connection_id TEXT NOT NULL,
+                        provider TEXT NOT NULL,
+                        delivery_key TEXT NOT NULL,
+                        topic TEXT,
+                        received_at INTEGER NOT NULL,
+                        processed_at INTEGER,
+                        body BLOB NOT NULL,
+                        UNIQUE (connection_id, delivery_key)
+                    );
+                    CREATE INDEX webhook_events_processed ON webhook_events (processed_at) WHERE processed_at IS NOT NULL;
+
+                    CREATE TABLE api_tokens (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        hash TEXT NOT NULL UNIQUE,
+                        created_at INTEGER NOT NULL,
+                        revoked_at INTEGER
+                    );
+
+                    CREATE TABLE master_key (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        fingerprint TEXT NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -187,6 +187,9 @@ extension SQLiteStore: JobQueueStore {
         case .setCursor(let cursor): try setCursor(cursor, db)
         case .putSnapshots(let entries): try putSnapshots(entries, db)
         case .log(let event): try append(event, db)
+        case .webhookProcessed(let id):
+            try db.cachedStatement(sql: "UPDATE webhook_events SET processed_at = ? WHERE id = ? AND processed_at IS NULL")
+                .execute(arguments: [now.ms, id])
         }
     }
 

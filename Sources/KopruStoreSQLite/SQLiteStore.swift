@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KopruCore
 import KopruStore
+import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode through a GRDB `DatabasePool`.
 ///
@@ -17,7 +18,12 @@ public final class SQLiteStore: Store, Sendable {
     }
 
     let pool: DatabasePool
-    let secretBox: SecretBox
+    private let currentSecretBox: Mutex<SecretBox>
+    /// Replaced when the master key is rotated.
+    var secretBox: SecretBox {
+        get { currentSecretBox.withLock { $0 } }
+        set { currentSecretBox.withLock { $0 = newValue } }
+    }
     public let path: String
     public let durability: Durability
 
@@ -32,7 +38,7 @@ public final class SQLiteStore: Store, Sendable {
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
         }
-        self.secretBox = secretBox
+        self.currentSecretBox = Mutex(secretBox)
         self.path = path
         self.durability = durability
     }
