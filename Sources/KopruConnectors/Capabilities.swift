@@ -59,9 +59,3 @@ public protocol ShipmentSink: Sendable {
     /// Creates the shipment; returns the carrier's tracking number or reference.
     func createShipment(_ shipment: Shipment) async throws -> String
 }
-
-/// Verifies an inbound webhook against the raw bytes as received.
-public protocol WebhookVerifier: Sendable {
-    /// Throws `ConnectorError.authentication` when the signature is missing or wrong.
-    func verify(body: Data, headers: [String: String]) throws
-}

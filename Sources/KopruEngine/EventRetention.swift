@@ -4,7 +4,8 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Deletes event-log lines older than the retention (30 days by default), once an hour.
+/// Deletes event-log lines, and webhook events processed, longer ago than the retention (30 days
+/// by default), once an hour. Unprocessed webhooks, jobs and bindings are never purged here.
 public final class EventRetention: Service, Sendable {
     private let store: any Store
     private let retention: Duration
@@ -23,9 +24,13 @@ public final class EventRetention: Service, Sendable {
     }
 
     public func purgeOnce(now: Date = Date()) async throws -> Int {
-        let purged = try await store.purgeEvents(before: now.addingTimeInterval(-retention.seconds))
-        if purged > 0 { logger.info("purged old event log lines", metadata: ["count": "\(purged)"]) }
-        return purged
+        let cutoff = now.addingTimeInterval(-retention.seconds)
+        let purged = try await store.purgeEvents(before: cutoff)
+        let webhooks = try await store.purgeWebhookEvents(processedBefore: cutoff)
+        if purged + webhooks > 0 {
+            logger.info("purged old event log lines and webhook bodies", metadata: ["events": "\(purged)", "webhooks": "\(webhooks)"])
+        }
+        return purged + webhooks
     }
 
     public func run() async throws {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import KopruCore
 import KopruStore
@@ -74,7 +75,7 @@ public final class JobProcessor: Service, Sendable {
     private let logger: Logger
     private let now: @Sendable () -> Date
     private let classification = FailureClassification()
-    private let committer: GroupCommitter
+    private let committer: GroupCommit<JobCompletion, CompletionResult>
     private let state = Mutex(State())
     /// Wakes the claim loop when a job finishes or when asked to stop, so a full pool waiting
     /// for a free slot still notices a shutdown.
@@ -90,7 +91,7 @@ public final class JobProcessor: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.now = now
-        self.committer = GroupCommitter(store: store)
+        self.committer = GroupCommit { completions in try await store.complete(completions) }
         (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -260,6 +261,8 @@ public final class JobProcessor: Service, Sendable {
         }
         do {
             let result = try await committer.submit(JobCompletion(lease: claimed.lease, outcome: outcome, effects: effects, now: now()))
+            Counter(label: "kopru_jobs_total", dimensions: [("kind", job.kind), ("outcome", Self.metricLabel(result, outcome))])
+                .increment()
             state.withLock { state in
                 switch (result, outcome) {
                 case (.leaseLost, _): state.statistics.leasesLost += 1
@@ -280,6 +283,16 @@ public final class JobProcessor: Service, Sendable {
             logger.error(
                 "job \(job.id): could not record its outcome; it will run again when its lease expires",
                 metadata: ["error": "\(error)"])
+        }
+    }
+
+    private static func metricLabel(_ result: CompletionResult, _ outcome: JobOutcome) -> String {
+        switch (result, outcome) {
+        case (.leaseLost, _): "lease_lost"
+        case (.effectFailed, _), (.applied, .dead): "dead"
+        case (.applied, .succeeded): "succeeded"
+        case (.applied, .retry): "retried"
+        case (.applied, .reschedule): "rescheduled"
         }
     }
 

@@ -210,7 +210,10 @@ public final class MemoryStore: Store {
         case .setCursor(let cursor): state.cursors[cursorKey(cursor.connection, cursor.name)] = cursor.storePrecision
         case .putSnapshots(let entries): for entry in entries { state.snapshots[snapshotKey(entry)] = entry.storePrecision }
         case .log(let event): append(event, to: &state)
-        case .webhookProcessed(let id): if state.webhooks[id]?.processedAt == nil { state.webhooks[id]?.processedAt = now }
+        case .webhookProcessed(let connection, let deliveryKey):
+            if let id = state.deliveryKeys["\(connection)\u{0}\(deliveryKey)"], state.webhooks[id]?.processedAt == nil {
+                state.webhooks[id]?.processedAt = now
+            }
         }
     }
 
@@ -421,7 +424,9 @@ public final class MemoryStore: Store {
         }
     }
 
-    public func webhookEvent(_ id: WebhookEventID) async throws -> WebhookEvent? { state.withLock { $0.webhooks[id] } }
+    public func webhookEvent(connection: ConnectionID, deliveryKey: String) async throws -> WebhookEvent? {
+        state.withLock { state in state.deliveryKeys["\(connection)\u{0}\(deliveryKey)"].flatMap { state.webhooks[$0] } }
+    }
 
     public func purgeWebhookEvents(processedBefore cutoff: Date) async throws -> Int {
         state.withLock { state in

@@ -144,5 +144,5 @@ public enum StoreEffect: Hashable, Sendable {
     case putSnapshots([SnapshotEntry])
     case log(EventRecord)
     /// The webhook event's work is done: its body may be purged after the retention.
-    case webhookProcessed(WebhookEventID)
+    case webhookProcessed(connection: ConnectionID, deliveryKey: String)
 }

@@ -49,6 +49,7 @@ public struct SecretBox: Sendable {
 public enum MasterKey {
     public struct LoadError: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     public static func decode(base64: String) throws(LoadError) -> SymmetricKey {

@@ -65,7 +65,7 @@ public protocol WebhookStore: Sendable {
     /// One transaction for the batch: each webhook is stored with its jobs, or reported as a
     /// duplicate of an earlier delivery (also one earlier in the same batch). Results are in order.
     func receiveWebhooks(_ webhooks: [IncomingWebhook]) async throws -> [WebhookReceipt]
-    func webhookEvent(_ id: WebhookEventID) async throws -> WebhookEvent?
+    func webhookEvent(connection: ConnectionID, deliveryKey: String) async throws -> WebhookEvent?
     /// Deletes events processed before the cutoff; unprocessed ones are kept whatever their age.
     func purgeWebhookEvents(processedBefore cutoff: Date) async throws -> Int
 }

@@ -26,27 +26,27 @@ extension StoreContract {
                 "delivery keys are per connection")
             let jobs = try await store.jobs(JobFilter(kind: "webhook.received", limit: 10))
             try expectEqual(jobs.count, 3, "one job per stored webhook, none for duplicates")
-            let event = try await store.webhookEvent(first)
+            let event = try await store.webhookEvent(connection: "shop", deliveryKey: "d-1")
             try expectEqual(event?.deliveryKey, "d-1", "event readable")
             try expectEqual(event?.body, webhook("d-1").body, "body kept")
             try expectEqual(event?.processedAt, nil, "not processed yet")
         },
         ContractCase(name: "webhooks: processed by a job's completion, then purged after the cutoff; unprocessed kept") { store in
             let receipts = try await store.receiveWebhooks([webhook("old"), webhook("pending")])
-            guard case .stored(let old) = receipts[0], case .stored(let pending) = receipts[1] else {
+            guard case .stored = receipts[0], case .stored = receipts[1] else {
                 throw ContractFailure(message: "not stored: \(receipts)", location: #fileID)
             }
             let claimed = try await claim(store, kinds: ["webhook.received"])
             let oldJob = try claimed.first { $0.job.idempotencyKey == "webhook:shop:old" }.unwrap("old job claimed")
             let results = try await store.complete([
-                JobCompletion(lease: oldJob.lease, outcome: .succeeded, effects: [.webhookProcessed(old)], now: t0.addingTimeInterval(5))
+                JobCompletion(lease: oldJob.lease, outcome: .succeeded, effects: [.webhookProcessed(connection: "shop", deliveryKey: "old")], now: t0.addingTimeInterval(5))
             ])
             try expectEqual(results, [.applied], "completion applied")
-            try expectEqual(try await store.webhookEvent(old)?.processedAt, t0.addingTimeInterval(5), "processed at completion")
+            try expectEqual(try await store.webhookEvent(connection: "shop", deliveryKey: "old")?.processedAt, t0.addingTimeInterval(5), "processed at completion")
             try expectEqual(try await store.purgeWebhookEvents(processedBefore: t0), 0, "processed after the cutoff: kept")
             try expectEqual(try await store.purgeWebhookEvents(processedBefore: t0.addingTimeInterval(86_400 * 60)), 1, "one purged")
-            try expectEqual(try await store.webhookEvent(old), nil, "processed one gone")
-            try expectEqual(try await store.webhookEvent(pending)?.deliveryKey, "pending", "unprocessed one kept")
+            try expectEqual(try await store.webhookEvent(connection: "shop", deliveryKey: "old"), nil, "processed one gone")
+            try expectEqual(try await store.webhookEvent(connection: "shop", deliveryKey: "pending")?.deliveryKey, "pending", "unprocessed one kept")
         },
         ContractCase(name: "tokens: unique names, found by hash, revoked stays findable but marked") { store in
             try await store.createToken(APIToken(name: "agency", hash: "aa11", createdAt: t0))

@@ -37,11 +37,11 @@ extension PostgresStore: WebhookStore {
         }
     }
 
-    public func webhookEvent(_ id: WebhookEventID) async throws -> WebhookEvent? {
+    public func webhookEvent(connection: ConnectionID, deliveryKey: String) async throws -> WebhookEvent? {
         let rows = try await client.query(
             """
             SELECT id, connection_id, provider, delivery_key, topic, received_at, processed_at, body
-            FROM webhook_events WHERE id = \(id)
+            FROM webhook_events WHERE connection_id = \(connection.rawValue) AND delivery_key = \(deliveryKey)
             """, logger: logger)
         for try await (id, connection, provider, key, topic, received, processed, body) in rows.decode(
             (Int64, String, String, String, String?, Int64, Int64?, Data).self)

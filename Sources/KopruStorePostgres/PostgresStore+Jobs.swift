@@ -346,10 +346,12 @@ extension PostgresStore: JobQueueStore {
         case .setCursor(let cursor): try await setCursor(cursor, connection)
         case .putSnapshots(let entries): try await putSnapshots(entries, connection)
         case .log(let event): try await append([event], connection)
-        case .webhookProcessed(let id):
+        case .webhookProcessed(let webhookConnection, let deliveryKey):
             try await connection.query(
-                "UPDATE webhook_events SET processed_at = \(now.millisecondsSince1970) WHERE id = \(id) AND processed_at IS NULL",
-                logger: logger)
+                """
+                UPDATE webhook_events SET processed_at = \(now.millisecondsSince1970)
+                WHERE connection_id = \(webhookConnection.rawValue) AND delivery_key = \(deliveryKey) AND processed_at IS NULL
+                """, logger: logger)
         }
     }
 

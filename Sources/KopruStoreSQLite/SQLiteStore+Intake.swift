@@ -29,9 +29,12 @@ extension SQLiteStore: WebhookStore {
         }
     }
 
-    public func webhookEvent(_ id: WebhookEventID) async throws -> WebhookEvent? {
+    public func webhookEvent(connection: ConnectionID, deliveryKey: String) async throws -> WebhookEvent? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM webhook_events WHERE id = ?", arguments: [id]).map { row in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM webhook_events WHERE connection_id = ? AND delivery_key = ?",
+                arguments: [connection.rawValue, deliveryKey]
+            ).map { row in
                 WebhookEvent(
                     id: row["id"], connection: ConnectionID(row["connection_id"] as String), provider: row["provider"],
                     deliveryKey: row["delivery_key"], topic: row["topic"], receivedAt: row.date("received_at"),

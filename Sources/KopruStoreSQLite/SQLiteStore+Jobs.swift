@@ -187,9 +187,13 @@ extension SQLiteStore: JobQueueStore {
         case .setCursor(let cursor): try setCursor(cursor, db)
         case .putSnapshots(let entries): try putSnapshots(entries, db)
         case .log(let event): try append(event, db)
-        case .webhookProcessed(let id):
-            try db.cachedStatement(sql: "UPDATE webhook_events SET processed_at = ? WHERE id = ? AND processed_at IS NULL")
-                .execute(arguments: [now.ms, id])
+        case .webhookProcessed(let connection, let deliveryKey):
+            try db.cachedStatement(
+                sql: """
+                    UPDATE webhook_events SET processed_at = ?
+                    WHERE connection_id = ? AND delivery_key = ? AND processed_at IS NULL
+                    """
+            ).execute(arguments: [now.ms, connection.rawValue, deliveryKey])
         }
     }
 

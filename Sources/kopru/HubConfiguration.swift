@@ -18,6 +18,7 @@ struct HubConfiguration: Equatable {
     var durability = "full"
     var httpHost = "127.0.0.1"
     var httpPort = 8080
+    var webhookBodyLimitBytes = 1 << 20
     var masterKey: String?
     var logLevel = "info"
     var logFormat = "text"
@@ -71,9 +72,10 @@ struct HubConfiguration: Equatable {
         durability = try reader.string("durability") ?? durability
         masterKey = try reader.string("masterKey") ?? masterKey
         if let http = try reader.section("http") {
-            try http.allow(["host", "port"])
+            try http.allow(["host", "port", "webhookBodyLimitBytes"])
             httpHost = try http.string("host") ?? httpHost
             httpPort = try http.int("port") ?? httpPort
+            webhookBodyLimitBytes = try http.int("webhookBodyLimitBytes") ?? webhookBodyLimitBytes
         }
         if let log = try reader.section("log") {
             try log.allow(["level", "format"])
@@ -146,7 +148,10 @@ struct HubConfiguration: Equatable {
         guard ["full", "normal"].contains(durability) else {
             throw Problem(key: "durability", message: "must be full or normal (got \(durability))")
         }
-        guard (1...65535).contains(httpPort) else { throw Problem(key: "http.port", message: "must be 1-65535") }
+        guard (0...65535).contains(httpPort) else { throw Problem(key: "http.port", message: "must be 0-65535 (0: any free port)") }
+        guard (1...(64 << 20)).contains(webhookBodyLimitBytes) else {
+            throw Problem(key: "http.webhookBodyLimitBytes", message: "must be 1 to 67108864")
+        }
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         guard levels.contains(logLevel) else {
             throw Problem(key: "log.level", message: "must be one of \(levels.joined(separator: ", ")) (got \(logLevel))")

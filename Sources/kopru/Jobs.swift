@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KopruCore
 import KopruStore
+import KopruServer
 
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -151,40 +152,6 @@ private func openStore(_ global: GlobalOptions) async throws -> any Store {
 }
 
 /// A job as the CLI prints it.
-struct JobView: Encodable {
-    var id: Int64
-    var kind: String
-    var status: String
-    var attempts: Int
-    var idempotencyKey: String
-    var connection: String?
-    var orderingKey: String?
-    var coalescingKey: String?
-    var priority: Int
-    var runAt: Date
-    var createdAt: Date
-    var finishedAt: Date?
-    var lastError: String?
-    var payload: String
-
-    init(_ job: Job) {
-        id = job.id
-        kind = job.kind
-        status = job.status.rawValue
-        attempts = job.attempts
-        idempotencyKey = job.idempotencyKey
-        connection = job.connection?.rawValue
-        orderingKey = job.orderingKey
-        coalescingKey = job.coalescingKey
-        priority = job.priority
-        runAt = job.runAt
-        createdAt = job.createdAt
-        finishedAt = job.finishedAt
-        lastError = job.lastError
-        payload = String(decoding: job.payload, as: UTF8.self)
-    }
-}
-
 func printJSON(_ value: some Encodable) {
     let encoder = JSONEncoder.kopru
     encoder.outputFormatting.insert(.prettyPrinted)

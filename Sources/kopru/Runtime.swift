@@ -22,8 +22,8 @@ enum Runtime {
     static func openStore(_ configuration: HubConfiguration, migrate: Bool = true) async throws -> any Store {
         let store: any Store
         if let path = configuration.sqlitePath {
-            let key = try masterKey(configuration, beside: path)
             let durability = SQLiteStore.Durability(rawValue: configuration.durability) ?? .full
+            let key = try await masterKey(configuration, beside: path)
             store = try SQLiteStore(path: path, secretBox: SecretBox(masterKey: key), durability: durability)
         } else {
             // Every process on one database must decrypt the same secrets: no per-machine key file.
@@ -34,15 +34,37 @@ enum Runtime {
             }
             store = try PostgresStore(url: configuration.store, secretBox: SecretBox(masterKey: try MasterKey.decode(base64: base64)))
         }
-        if migrate { try await store.migrate() }
+        if migrate {
+            try await store.migrate()
+            try await store.checkMasterKey()
+        }
         return store
     }
 
+    static func keyFile(beside databasePath: String) -> String {
+        URL(fileURLWithPath: databasePath).deletingPathExtension().appendingPathExtension("key").path
+    }
+
     /// `KOPRU_MASTER_KEY` if set; else `<database name>.key` beside the database, created 0600.
-    static func masterKey(_ configuration: HubConfiguration, beside databasePath: String) throws -> SymmetricKey {
+    /// A `<name>.key.new` left by an interrupted `kopru keys rotate` is settled first: if the
+    /// rotation committed (the store records the new key's fingerprint) it replaces the old
+    /// file, else it is discarded. Either way the key that opens the secrets is returned.
+    static func masterKey(_ configuration: HubConfiguration, beside databasePath: String) async throws -> SymmetricKey {
         if let base64 = configuration.masterKey { return try MasterKey.decode(base64: base64) }
-        let url = URL(fileURLWithPath: databasePath)
-        let keyFile = url.deletingPathExtension().appendingPathExtension("key").path
+        let keyFile = keyFile(beside: databasePath)
+        let pending = keyFile + ".new"
+        if FileManager.default.fileExists(atPath: pending) {
+            let newKey = try MasterKey.loadOrCreate(keyFile: pending)
+            let probe = try SQLiteStore(path: databasePath, secretBox: .ephemeral())
+            let recorded = try? await probe.masterKeyFingerprint()
+            if recorded == SecretBox(masterKey: newKey).fingerprint {
+                guard rename(pending, keyFile) == 0 else {
+                    throw MasterKey.LoadError(description: "cannot move \(pending) over \(keyFile) (errno \(errno))")
+                }
+                return newKey
+            }
+            try FileManager.default.removeItem(atPath: pending)
+        }
         return try MasterKey.loadOrCreate(keyFile: keyFile)
     }
 
@@ -58,8 +80,8 @@ enum Runtime {
     }
 
     /// The job kinds this build can run. Connector flows join here as they arrive.
-    static func registry() -> JobRegistry {
-        JobRegistry([ProbeJob()])
+    static func registry(store: any Store) -> JobRegistry {
+        JobRegistry([ProbeJob(), WebhookReceivedJob(store: store)])
     }
 
     static func schedules(_ configuration: HubConfiguration) throws -> [Schedule] {

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import KopruEngine
-import Logging
+import KopruServer
 import KopruStore
+import Logging
 import ServiceLifecycle
 import UnixSignals
 
@@ -10,11 +11,17 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the hub.",
         discussion: """
+            --role all (the default) runs everything in one process. --role web runs the HTTP \
+            server: the admin API, webhook intake, /healthz, /readyz, /metrics and /openapi.json. \
             --role worker runs the job workers (which carry out every outbound effect) and the \
-            scheduler (which starts flows on their cron schedules). --role all runs everything this \
-            build has; the admin API and webhook intake (--role web) arrive with the HTTP server. \
-            Stops gracefully on SIGTERM or SIGINT: no new jobs are claimed, running ones finish \
-            within workers.shutdownGraceSeconds, the rest go back to the queue.
+            scheduler (which starts flows on their cron schedules). Several processes can share one \
+            PostgreSQL store in any mix of roles. Stops gracefully on SIGTERM or SIGINT: the server \
+            stops accepting, no new jobs are claimed, running ones finish within \
+            workers.shutdownGraceSeconds, the rest go back to the queue.
+
+            Examples:
+              kopru serve
+              KOPRU_HTTP_PORT=9000 kopru serve --role web
             """)
 
     enum Role: String, ExpressibleByArgument, CaseIterable {
@@ -29,30 +36,39 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let configuration = try global.load()
         Runtime.bootstrapLogging(configuration)
+        HubMetrics.bootstrap()
         let logger = Logger(label: "kopru")
-        if role == .web {
-            throw ValidationError("--role web (admin API and webhook intake) is not in this build yet; use --role worker")
-        }
         let store = try await Runtime.openStore(configuration)
-        let processorConfiguration = Runtime.processorConfiguration(configuration)
-        let processor = JobProcessor(
-            store: store, registry: Runtime.registry(), configuration: processorConfiguration,
-            logger: Logger(label: "kopru.jobs"))
-        let scheduler = Scheduler(
-            store: store, schedules: try Runtime.schedules(configuration), holder: processorConfiguration.workerID,
-            term: .milliseconds(Int64(configuration.schedulerTermSeconds * 1000)))
-        let retention = EventRetention(store: store, retention: .seconds(configuration.eventRetentionDays * 86_400))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if role != .worker {
+            let dependencies = HubServerDependencies(
+                store: store, webhooks: .init(bodyLimit: configuration.webhookBodyLimitBytes), logger: Logger(label: "kopru.http"))
+            let host = configuration.httpHost
+            let application = buildApplication(dependencies, host: host, port: configuration.httpPort) { port in
+                // Scripts (and the benchmark) read this line to learn the port when it was 0.
+                logger.notice("listening", metadata: ["address": "http://\(host):\(port)"])
+            }
+            services.append(.init(service: application))
+        }
+        if role != .web {
+            let processorConfiguration = Runtime.processorConfiguration(configuration)
+            let processor = JobProcessor(
+                store: store, registry: Runtime.registry(store: store), configuration: processorConfiguration,
+                logger: Logger(label: "kopru.jobs"))
+            let scheduler = Scheduler(
+                store: store, schedules: try Runtime.schedules(configuration), holder: processorConfiguration.workerID,
+                term: .milliseconds(Int64(configuration.schedulerTermSeconds * 1000)))
+            let retention = EventRetention(store: store, retention: .seconds(configuration.eventRetentionDays * 86_400))
+            services += [
+                .init(service: processor),
+                .init(service: scheduler, successTerminationBehavior: .ignore),
+                .init(service: retention),
+            ]
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: processor),
-                    .init(service: scheduler, successTerminationBehavior: .ignore),
-                    .init(service: retention),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        logger.info(
-            "kopru \(Kopru.version) serving", metadata: ["role": "\(role.rawValue)", "store": "\(store.summary)"])
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        logger.info("kopru \(Kopru.version) serving", metadata: ["role": "\(role.rawValue)", "store": "\(store.summary)"])
         try await group.run()
     }
 }

@@ -1,0 +1,84 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KopruCore
+import KopruStore
+import Logging
+import NIOCore
+
+/// What the HTTP side needs. Tests build the same router with a memory or SQLite store.
+public struct HubServerDependencies: Sendable {
+    public var store: any Store
+    public var webhooks: WebhookIntake.Configuration
+    public var logger: Logger
+    public var now: @Sendable () -> Date
+
+    public init(
+        store: any Store, webhooks: WebhookIntake.Configuration = .init(), logger: Logger = Logger(label: "kopru.http"),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.webhooks = webhooks
+        self.logger = logger
+        self.now = now
+    }
+}
+
+/// The hub's routes: health, metrics, the OpenAPI document, webhook intake and the admin API.
+public func buildRouter(_ dependencies: HubServerDependencies) -> Router<HubRequestContext> {
+    let store = dependencies.store
+    let router = Router(context: HubRequestContext.self)
+    router.add(middleware: AccessLogMiddleware(logger: Logger(label: "kopru.access")))
+    router.add(middleware: ErrorMiddleware(logger: dependencies.logger))
+
+    router.get("healthz") { _, _ in Response.json(["status": "ok"]) }
+    router.get("readyz") { _, _ in
+        do {
+            _ = try await store.jobCounts()
+            return Response.json(["status": "ready", "store": store.summary])
+        } catch {
+            throw APIError.unavailable
+        }
+    }
+    router.get("metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try await HubMetrics.scrape(store: store))))
+    }
+    router.get("openapi.json") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+    }
+
+    let directory = ConnectionDirectory(store: store)
+    let intake = WebhookIntake(
+        store: store, directory: directory, configuration: dependencies.webhooks, logger: Logger(label: "kopru.webhooks"),
+        now: dependencies.now)
+    router.post("webhooks/:connection") { request, context in
+        let id = context.parameters.get("connection") ?? ""
+        guard RequestParsing.isIdentifier(id) else {
+            throw APIError.notFound("no connection \(id.prefix(64))", code: "connection_unknown")
+        }
+        return try await intake.receive(.connection(ConnectionID(id)), request: request, context: context)
+    }
+    router.post("api/integrations/webhook/:provider") { request, context in
+        try await intake.receive(.provider(context.parameters.get("provider") ?? ""), request: request, context: context)
+    }
+
+    let api = router.group("api").add(middleware: BearerAuthMiddleware(store: store))
+    IntegrationRoutes(store: store, directory: directory, now: dependencies.now).add(to: api)
+    JobRoutes(store: store, now: dependencies.now).add(to: api)
+    return router
+}
+
+/// The HTTP server as a service, for a `ServiceGroup` beside the workers and the scheduler.
+public func buildApplication(
+    _ dependencies: HubServerDependencies, host: String, port: Int, onServerRunning: (@Sendable (Int) async -> Void)? = nil
+) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(dependencies),
+        configuration: .init(address: .hostname(host, port: port), serverName: "kopru"),
+        onServerRunning: { channel in await onServerRunning?(channel.localAddress?.port ?? port) },
+        logger: dependencies.logger)
+}

@@ -1,0 +1,175 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KopruConnectors
+import KopruCore
+import KopruStore
+
+/// `/api/integrations…`: connections of each connector type, their syncs and their logs.
+struct IntegrationRoutes: Sendable {
+    let store: any Store
+    let directory: ConnectionDirectory
+    let now: @Sendable () -> Date
+
+    func add(to group: RouterGroup<HubRequestContext>) {
+        group.get("integrations") { _, _ in try await self.list() }
+        // The trie cannot hold `:type` and `:id` side by side; the segment is the type here.
+        group.post("integrations/:id/config") { request, context in try await self.configure(request, context) }
+        group.get("integrations/:id") { _, context in try await self.show(context) }
+        group.delete("integrations/:id") { _, context in try await self.delete(context) }
+        group.post("integrations/:id/sync") { request, context in try await self.sync(request, context) }
+        group.get("integrations/:id/logs") { request, context in try await self.logs(request, context) }
+    }
+
+    private func list() async throws -> Response {
+        .json(["integrations": try await store.connections().map(ConnectionView.init)])
+    }
+
+    private func connection(_ context: HubRequestContext) async throws -> Connection {
+        let id = context.parameters.get("id") ?? ""
+        guard RequestParsing.isIdentifier(id), let connection = try await store.connection(ConnectionID(id)) else {
+            throw APIError.notFound("no integration \(id.prefix(64))")
+        }
+        return connection
+    }
+
+    private func show(_ context: HubRequestContext) async throws -> Response {
+        .json(ConnectionView(try await connection(context)))
+    }
+
+    /// Creates or updates. Takes `{"id", "name", "active", "settings": {}, "secrets": {}}`, and
+    /// also the flat shape of the FinAsis document (`{"is_active": true, "api_key": "…"}`):
+    /// a flat key whose name says key, token, secret or password is a secret, any other a setting.
+    /// Keys given replace; null removes; keys not given are kept.
+    private func configure(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let typeID = context.parameters.get("id") ?? ""
+        guard let type = ConnectorType.named(typeID) else {
+            throw APIError.notFound(
+                "unknown integration type; one of \(ConnectorType.all.map(\.id).joined(separator: ", "))", code: "unknown_type")
+        }
+        let body = try await RequestParsing.jsonObject(request)
+        var id = ConnectionID(type.id)
+        if let value = body["id"] {
+            let text = try RequestParsing.string(value, field: "id", maxLength: 64)
+            guard RequestParsing.isIdentifier(text) else {
+                throw APIError.invalid("use lowercase letters, digits, '.', '_' and '-' (at most 64)", field: "id")
+            }
+            id = ConnectionID(text)
+        }
+        let existing = try await store.connection(id)
+        if let existing, existing.type != type.id {
+            throw APIError.conflict("integration \(id.rawValue) exists with type \(existing.type)")
+        }
+        var connection = existing ?? Connection(id: id, type: type.id, name: type.system)
+        var settingChanges: [String: String?] = [:]
+        var secretChanges: [String: String?] = [:]
+        for (key, value) in body {
+            switch key {
+            case "id": continue
+            case "name": connection.name = try RequestParsing.string(value, field: "name")
+            case "active", "is_active": connection.paused = !(try RequestParsing.bool(value, field: key))
+            case "settings", "secrets":
+                guard case .object(let entries) = value else { throw APIError.invalid("must be an object", field: key) }
+                for (name, entry) in entries {
+                    try Self.checkKey(name, field: "\(key).\(name)")
+                    let text = try RequestParsing.scalar(entry, field: "\(key).\(name)")
+                    if key == "secrets" {
+                        if text?.isEmpty == true { throw APIError.invalid("must not be empty (null removes it)", field: "secrets.\(name)") }
+                        secretChanges[name] = .some(text)
+                    } else {
+                        settingChanges[name] = .some(text)
+                    }
+                }
+            default:
+                try Self.checkKey(key, field: key)
+                let text = try RequestParsing.scalar(value, field: key)
+                if Self.looksSecret(key) { secretChanges[key] = .some(text) } else { settingChanges[key] = .some(text) }
+            }
+        }
+        for (key, value) in settingChanges { connection.settings[key] = value }
+        for (key, value) in secretChanges { connection.secrets[key] = value.map(Secret.init) }
+        _ = try WebhookSettings(settings: connection.settings)
+        try await store.saveConnection(connection, now: now())
+        directory.invalidate()
+        return .json(ConnectionView(connection), status: existing == nil ? .created : .ok)
+    }
+
+    private static func checkKey(_ key: String, field: String) throws {
+        guard !key.isEmpty, key.count <= 100, key.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) else {
+            throw APIError.invalid("names are letters, digits, '.', '_' or '-', at most 100", field: field)
+        }
+    }
+
+    private static func looksSecret(_ key: String) -> Bool {
+        let lowered = key.lowercased()
+        return ["key", "token", "secret", "password"].contains { lowered.contains($0) }
+    }
+
+    private func delete(_ context: HubRequestContext) async throws -> Response {
+        let connection = try await connection(context)
+        let unfinished = try await store.jobs(JobFilter(statuses: [.pending, .running], connection: connection.id, limit: 1))
+        if !unfinished.isEmpty {
+            throw APIError.conflict(
+                "integration \(connection.id.rawValue) has jobs pending or running; let them finish first", code: "has_unfinished_jobs")
+        }
+        try await store.deleteConnection(connection.id)
+        directory.invalidate()
+        return Response(status: .noContent)
+    }
+
+    /// Starts a sync now: `{"flow": "orders", "mode": "delta"|"full"}`. A sync of the same flow
+    /// already waiting is replaced by this one (one pending per connection and flow).
+    private func sync(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let connection = try await connection(context)
+        let body = try await RequestParsing.jsonObject(request, optional: true)
+        let flows = ConnectorType.named(connection.type)?.flows ?? []
+        let flow: String
+        if let value = body["flow"] {
+            flow = try RequestParsing.string(value, field: "flow", maxLength: 64)
+            guard flows.contains(flow) else {
+                throw APIError.invalid("\(connection.type) syncs one of: \(flows.joined(separator: ", "))", field: "flow")
+            }
+        } else if flows.count == 1 {
+            flow = flows[0]
+        } else {
+            throw APIError.invalid("name the flow to sync: one of \(flows.joined(separator: ", "))", field: "flow")
+        }
+        var mode = "delta"
+        if let value = body["mode"] {
+            mode = try RequestParsing.string(value, field: "mode", maxLength: 10)
+            guard mode == "delta" || mode == "full" else { throw APIError.invalid("must be delta or full", field: "mode") }
+        }
+        if let value = body["full"], try RequestParsing.bool(value, field: "full") { mode = "full" }
+        let payload = try JSONEncoder.kopru.encode(
+            ["connection": connection.id.rawValue, "flow": flow, "mode": mode, "requestedBy": context.notes.tokenName ?? "-"])
+        let job = NewJob(
+            kind: "sync.\(flow)", idempotencyKey: "sync:\(connection.id.rawValue):\(flow):\(UUID().uuidString)", payload: payload,
+            priority: 5, coalescingKey: "sync:\(connection.id.rawValue):\(flow)", connection: connection.id)
+        let result = try await store.enqueue([job], now: now())[0]
+        var response = Response.json(
+            ["job": "\(result.id)", "kind": job.kind, "mode": mode, "status": "pending"], status: .accepted)
+        response.headers[.location] = "/api/jobs/\(result.id)"
+        return response
+    }
+
+    private func logs(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let connection = try await connection(context)
+        let query = request.uri.queryParameters
+        var filter = EventFilter(connection: connection.id)
+        if let level = query["level"].map(String.init) {
+            guard let parsed = EventLevel(rawValue: level) else {
+                throw APIError.badRequest(
+                    "must be one of \(EventLevel.allCases.map(\.rawValue).joined(separator: ", "))", field: "level", code: "invalid_query")
+            }
+            filter.minimumLevel = parsed
+        }
+        filter.kind = query["kind"].map(String.init)
+        filter.from = try RequestParsing.date(query["from"].map(String.init), field: "from")
+        filter.to = try RequestParsing.date(query["to"].map(String.init), field: "to")
+        filter.beforeID = try RequestParsing.int(query["cursor"].map(String.init), field: "cursor", range: 1...Int.max).map(Int64.init)
+        filter.limit = try RequestParsing.int(query["limit"].map(String.init), field: "limit", range: 1...500) ?? 100
+        let events = try await store.events(filter)
+        let next = events.count == filter.limit ? events.last?.id.map { "\($0)" } : nil
+        return .json(Page(items: events.map(EventView.init), nextCursor: next))
+    }
+}

@@ -1,0 +1,83 @@
+import CoreMetrics
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Outermost: one access-log line and one metric per request, whatever happened inside. Logs the
+/// route template (never the raw path, which may carry ids or junk), the token's name, the status
+/// and the time taken.
+struct AccessLogMiddleware: RouterMiddleware {
+    typealias Context = HubRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            // ErrorMiddleware renders every error; this is only a backstop.
+            response = (try? APIError.internalError.response(from: request, context: context)) ?? Response(status: .internalServerError)
+        }
+        let route = context.endpointPath ?? "unmatched"
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        Counter(
+            label: "kopru_http_requests_total",
+            dimensions: [("method", request.method.rawValue), ("route", route), ("status", "\(response.status.code)")]
+        ).increment()
+        Timer(label: "kopru_http_request_duration_seconds", dimensions: [("route", route)]).recordNanoseconds(
+            Int64(milliseconds * 1_000_000))
+        if route.hasPrefix("/api/") && !route.hasPrefix("/api/integrations/webhook") || route == "unmatched" {
+            logger.info(
+                "\(request.method.rawValue) \(route) \(response.status.code)",
+                metadata: [
+                    "token": "\(context.notes.tokenName ?? "-")", "status": "\(response.status.code)",
+                    "ms": "\(String(format: "%.1f", milliseconds))",
+                ])
+        }
+        return response
+    }
+}
+
+/// Renders every error as `{"error": {...}}`. Framework errors keep their status; anything
+/// unexpected is a 500 with a generic message, and the details go to the log only.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = HubRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return try Self.apiError(for: error, logger: logger).response(from: request, context: context)
+        }
+    }
+
+    static func apiError(for error: any Error, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError: return error
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound: return .notFound("no such route")
+            case .contentTooLarge: return .tooLarge(limit: 1 << 20)
+            case .methodNotAllowed: return .methodNotAllowed
+            default:
+                return APIError(
+                    error.status, code: error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_"),
+                    message: error.body ?? error.status.reasonPhrase)
+            }
+        case let error as any HTTPResponseError where error.status.code < 500:
+            return APIError(error.status, code: "bad_request", message: error.status.reasonPhrase)
+        case let error as StoreError:
+            // Store errors never carry bound values, so the message is safe to log.
+            logger.error("request failed", metadata: ["error": "\(error.message)"])
+            return .internalError
+        default:
+            // Other errors' descriptions may echo input: log only their type.
+            logger.error("request failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            return .internalError
+        }
+    }
+}

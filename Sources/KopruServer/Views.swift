@@ -1,0 +1,95 @@
+import Foundation
+import KopruCore
+import KopruStore
+
+/// A job as the API and `kopru jobs` show it.
+public struct JobView: Encodable, Sendable {
+    public var id: Int64
+    public var kind: String
+    public var status: String
+    public var attempts: Int
+    public var idempotencyKey: String
+    public var connection: String?
+    public var orderingKey: String?
+    public var coalescingKey: String?
+    public var priority: Int
+    public var runAt: Date
+    public var createdAt: Date
+    public var finishedAt: Date?
+    public var lastError: String?
+    public var payload: String
+
+    public init(_ job: Job) {
+        id = job.id
+        kind = job.kind
+        status = job.status.rawValue
+        attempts = job.attempts
+        idempotencyKey = job.idempotencyKey
+        connection = job.connection?.rawValue
+        orderingKey = job.orderingKey
+        coalescingKey = job.coalescingKey
+        priority = job.priority
+        runAt = job.runAt
+        createdAt = job.createdAt
+        finishedAt = job.finishedAt
+        lastError = job.lastError
+        payload = String(decoding: job.payload, as: UTF8.self)
+    }
+}
+
+/// A connection as the API shows it: secrets are write-only, shown as a mask.
+struct ConnectionView: Encodable, Sendable {
+    var id: String
+    var type: String
+    var name: String
+    var active: Bool
+    var settings: [String: String]
+    var secrets: [String: String]
+    var webhookPath: String
+
+    init(_ connection: Connection) {
+        id = connection.id.rawValue
+        type = connection.type
+        name = connection.name
+        active = !connection.paused
+        settings = connection.settings
+        secrets = connection.secrets.mapValues { mask($0.reveal()) }
+        webhookPath = "/webhooks/\(connection.id.rawValue)"
+    }
+}
+
+/// `********` and the last four characters, as the admin screens show card numbers. Secrets
+/// shorter than 12 characters show no characters at all: four of eight would be half the secret.
+func mask(_ secret: String) -> String {
+    secret.count >= 12 ? "********" + secret.suffix(4) : "********"
+}
+
+struct EventView: Encodable, Sendable {
+    var id: Int64
+    var at: Date
+    var level: String
+    var kind: String
+    var connection: String?
+    var subject: String?
+    var message: String
+    var details: [String: String]
+    var durationMs: Int?
+
+    init(_ event: EventRecord) {
+        id = event.id ?? 0
+        at = event.at
+        level = event.level.rawValue
+        kind = event.kind
+        connection = event.connection?.rawValue
+        subject = event.subject
+        message = event.message
+        details = event.details
+        durationMs = event.durationMilliseconds
+    }
+}
+
+struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
+    var items: [Item]
+    /// Pass as `cursor` for the next page; absent on the last.
+    var nextCursor: String?
+}

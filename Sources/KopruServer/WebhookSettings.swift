@@ -1,0 +1,164 @@
+import Foundation
+import KopruConnectors
+import KopruStore
+
+/// How one connection receives webhooks, read from its settings (`webhook.*` keys) and its
+/// `webhookSecret`. Every key is optional; `README`/docs list them. Bad values are reported with
+/// the setting's name when the connection is saved, so intake never meets them.
+struct WebhookSettings: Sendable {
+    var rule = HMACWebhookVerifier.Rule()
+    /// The provider's delivery id; without one, deliveries are told apart by a hash of the body.
+    var deliveryIDHeader: String?
+    var topicHeader: String?
+    var allowedNetworks: [IPNetwork] = []
+    var ratePerSecond: Double = 100
+    var burst: Double = 200
+    /// For `POST /api/integrations/webhook/{provider}`: which request value names this connection.
+    var route: RouteKey?
+    var routeValue: String?
+
+    enum RouteKey: Hashable, Sendable {
+        case header(String)
+        /// A JSON pointer into the body, e.g. `/merchant/id`.
+        case json(String)
+    }
+
+    static let keys = [
+        "webhook.signatureHeader", "webhook.encoding", "webhook.signaturePrefix", "webhook.signedBytes",
+        "webhook.timestampHeader", "webhook.toleranceSeconds", "webhook.deliveryIdHeader", "webhook.topicHeader",
+        "webhook.allowedIPs", "webhook.ratePerSecond", "webhook.burst", "webhook.routeBy", "webhook.routeValue",
+    ]
+
+    init(settings: [String: String]) throws(APIError) {
+        func field(_ key: String) -> String { "settings.\(key)" }
+        let value = { (key: String) -> String? in
+            settings[key].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        if let header = value("webhook.signatureHeader") { rule.signatureHeader = header }
+        if let encoding = value("webhook.encoding") {
+            guard let parsed = HMACWebhookVerifier.Encoding(rawValue: encoding) else {
+                throw .invalid("must be hex or base64", field: field("webhook.encoding"))
+            }
+            rule.encoding = parsed
+        }
+        if let prefix = value("webhook.signaturePrefix") { rule.signaturePrefix = prefix }
+        if let signed = value("webhook.signedBytes") {
+            guard let parsed = HMACWebhookVerifier.SignedBytes(rawValue: signed) else {
+                throw .invalid("must be body or timestamp.body", field: field("webhook.signedBytes"))
+            }
+            rule.signedBytes = parsed
+        }
+        rule.timestampHeader = value("webhook.timestampHeader")
+        if rule.signedBytes == .timestampDotBody, rule.timestampHeader == nil {
+            throw .invalid("timestamp.body needs webhook.timestampHeader", field: field("webhook.timestampHeader"))
+        }
+        if let tolerance = value("webhook.toleranceSeconds") {
+            guard let seconds = Int(tolerance), seconds > 0 else {
+                throw .invalid("must be a positive whole number of seconds", field: field("webhook.toleranceSeconds"))
+            }
+            rule.toleranceSeconds = seconds
+        }
+        deliveryIDHeader = value("webhook.deliveryIdHeader")
+        topicHeader = value("webhook.topicHeader")
+        if let list = value("webhook.allowedIPs") {
+            for entry in list.split(separator: ",") {
+                guard let network = IPNetwork(entry.trimmingCharacters(in: .whitespaces)) else {
+                    throw .invalid("\(entry) is not an IP address or CIDR block", field: field("webhook.allowedIPs"))
+                }
+                allowedNetworks.append(network)
+            }
+        }
+        if let rate = value("webhook.ratePerSecond") {
+            guard let parsed = Double(rate), parsed > 0 else {
+                throw .invalid("must be a positive number", field: field("webhook.ratePerSecond"))
+            }
+            ratePerSecond = parsed
+            burst = max(parsed * 2, 1)
+        }
+        if let burst = value("webhook.burst") {
+            guard let parsed = Double(burst), parsed >= 1 else { throw .invalid("must be at least 1", field: field("webhook.burst")) }
+            self.burst = parsed
+        }
+        if let routeBy = value("webhook.routeBy") {
+            if routeBy.hasPrefix("header:"), routeBy.count > 7 {
+                route = .header(String(routeBy.dropFirst(7)))
+            } else if routeBy.hasPrefix("json:/") {
+                route = .json(String(routeBy.dropFirst(5)))
+            } else {
+                throw .invalid("must be header:NAME or json:/POINTER", field: field("webhook.routeBy"))
+            }
+            guard let routeValue = value("webhook.routeValue") else {
+                throw .invalid("is required with webhook.routeBy", field: field("webhook.routeValue"))
+            }
+            self.routeValue = routeValue
+        }
+    }
+
+    /// Does this request name this connection (provider route)?
+    func routes(_ request: WebhookRequest, json: @autoclosure () -> Any?) -> Bool {
+        guard let route, let routeValue else { return false }
+        switch route {
+        case .header(let name): return request.header(name)?.trimmingCharacters(in: .whitespaces) == routeValue
+        case .json(let pointer): return Self.resolve(pointer: pointer, in: json()).map { $0 == routeValue } ?? false
+        }
+    }
+
+    private static func resolve(pointer: String, in document: Any?) -> String? {
+        var current = document
+        for token in pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            let key = token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+            if let object = current as? [String: Any] {
+                current = object[key]
+            } else if let array = current as? [Any], let index = Int(key), array.indices.contains(index) {
+                current = array[index]
+            } else {
+                return nil
+            }
+        }
+        switch current {
+        case let string as String: return string
+        case let number as NSNumber: return number.stringValue
+        default: return nil
+        }
+    }
+}
+
+/// An IPv4 or IPv6 address or CIDR block, for the per-connection allow-list.
+struct IPNetwork: Hashable, Sendable {
+    let bytes: [UInt8]
+    let prefixLength: Int
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+        guard let address = parts.first, let bytes = Self.parse(address) else { return nil }
+        let length = parts.count == 2 ? Int(parts[1]) : bytes.count * 8
+        guard let length, (0...(bytes.count * 8)).contains(length) else { return nil }
+        self.bytes = bytes
+        self.prefixLength = length
+    }
+
+    func contains(_ address: String) -> Bool {
+        guard var candidate = Self.parse(address) else { return false }
+        // An IPv4 client seen through an IPv6 socket: ::ffff:a.b.c.d
+        if candidate.count == 16, bytes.count == 4, candidate.prefix(12) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] {
+            candidate = Array(candidate.suffix(4))
+        }
+        guard candidate.count == bytes.count else { return false }
+        var remaining = prefixLength
+        for (have, want) in zip(candidate, bytes) where remaining > 0 {
+            let bits = min(8, remaining)
+            let mask = UInt8(truncatingIfNeeded: 0xff << (8 - bits))
+            if have & mask != want & mask { return false }
+            remaining -= bits
+        }
+        return true
+    }
+
+    static func parse(_ text: String) -> [UInt8]? {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+        return nil
+    }
+}
