@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird
+import KopruStore
 import Logging
 
 /// Outermost: one access-log line and one metric per request, whatever happened inside. Logs the
