@@ -10,25 +10,28 @@ import NIOCore
 public struct HubServerDependencies: Sendable {
     public var store: any Store
     public var webhooks: WebhookIntake.Configuration
-    public var logger: Logger
+    /// Makes the loggers by label (`kopru.http`, `kopru.access`, `kopru.webhooks`); tests capture them.
+    public var makeLogger: @Sendable (String) -> Logger
     public var now: @Sendable () -> Date
 
     public init(
-        store: any Store, webhooks: WebhookIntake.Configuration = .init(), logger: Logger = Logger(label: "kopru.http"),
-        now: @escaping @Sendable () -> Date = { Date() }
+        store: any Store, webhooks: WebhookIntake.Configuration = .init(),
+        makeLogger: @escaping @Sendable (String) -> Logger = { Logger(label: $0) }, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.webhooks = webhooks
-        self.logger = logger
+        self.makeLogger = makeLogger
         self.now = now
     }
+
+    var logger: Logger { makeLogger("kopru.http") }
 }
 
 /// The hub's routes: health, metrics, the OpenAPI document, webhook intake and the admin API.
 public func buildRouter(_ dependencies: HubServerDependencies) -> Router<HubRequestContext> {
     let store = dependencies.store
     let router = Router(context: HubRequestContext.self)
-    router.add(middleware: AccessLogMiddleware(logger: Logger(label: "kopru.access")))
+    router.add(middleware: AccessLogMiddleware(logger: dependencies.makeLogger("kopru.access")))
     router.add(middleware: ErrorMiddleware(logger: dependencies.logger))
 
     router.get("healthz") { _, _ in Response.json(["status": "ok"]) }
@@ -53,7 +56,7 @@ public func buildRouter(_ dependencies: HubServerDependencies) -> Router<HubRequ
 
     let directory = ConnectionDirectory(store: store)
     let intake = WebhookIntake(
-        store: store, directory: directory, configuration: dependencies.webhooks, logger: Logger(label: "kopru.webhooks"),
+        store: store, directory: directory, configuration: dependencies.webhooks, logger: dependencies.makeLogger("kopru.webhooks"),
         now: dependencies.now)
     router.post("webhooks/:connection") { request, context in
         let id = context.parameters.get("connection") ?? ""

@@ -42,7 +42,7 @@ struct Serve: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if role != .worker {
             let dependencies = HubServerDependencies(
-                store: store, webhooks: .init(bodyLimit: configuration.webhookBodyLimitBytes), logger: Logger(label: "kopru.http"))
+                store: store, webhooks: .init(bodyLimit: configuration.webhookBodyLimitBytes))
             let host = configuration.httpHost
             let application = buildApplication(dependencies, host: host, port: configuration.httpPort) { port in
                 // Scripts (and the benchmark) read this line to learn the port when it was 0.
