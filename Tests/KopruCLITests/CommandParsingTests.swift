@@ -13,6 +13,18 @@ struct CommandParsingTests {
         #expect(throws: (any Error).self) { _ = try Kopru.parseAsRoot(["serve", "--role", "everything"]) }
     }
 
+    @Test("tokens, keys and bench webhooks parse; a token name is checked")
+    func tokensKeysBench() throws {
+        #expect((try Kopru.parseAsRoot(["serve", "--role", "web"]) as? Serve)?.role == .web)
+        #expect((try Kopru.parseAsRoot(["tokens", "create", "--name", "agency"]) as? Tokens.Create)?.name == "agency")
+        #expect(throws: (any Error).self) { _ = try Kopru.parseAsRoot(["tokens", "create", "--name", "two words"]) }
+        #expect(throws: (any Error).self) { _ = try Kopru.parseAsRoot(["tokens", "create"]) }
+        #expect((try Kopru.parseAsRoot(["tokens", "revoke", "agency"]) as? Tokens.Revoke)?.name == "agency")
+        #expect(try Kopru.parseAsRoot(["keys", "rotate"]) is Keys.Rotate)
+        let bench = try #require(try Kopru.parseAsRoot(["bench", "webhooks", "--requests", "100", "--json"]) as? Bench.Webhooks)
+        #expect(bench.requests == 100 && bench.json)
+    }
+
     @Test("jobs subcommands parse their arguments")
     func jobs() throws {
         let list = try #require(try Kopru.parseAsRoot(["jobs", "list", "--status", "dead", "--limit", "5", "--json"]) as? Jobs.List)

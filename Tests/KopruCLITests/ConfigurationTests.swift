@@ -68,6 +68,7 @@ struct ConfigurationTests {
         ("schedules: [{name: a, cron: '@daily', job: {kind: k}}, {name: a, cron: '@daily', job: {kind: k}}]", "schedules[1].name"),
         ("http: [1, 2]", "http"),
         ("durability: sometimes", "durability"),
+        ("http: {webhookBodyLimitBytes: 0}", "http.webhookBodyLimitBytes"),
     ])
     func mistakes(_ yaml: String, _ key: String) {
         let problem = #expect(throws: HubConfiguration.Problem.self) { _ = try load(yaml) }
