@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KopruCore
 
 /// A webhook as it arrived: the raw bytes (signatures are over these, never over re-encoded
 /// JSON) and the headers, looked up case-insensitively.
@@ -128,7 +129,7 @@ public struct HMACWebhookVerifier: WebhookVerifier {
         var signed = body
         if rule.signedBytes == .timestampDotBody, let timestamp { signed = Array(timestamp.utf8) + [UInt8(ascii: ".")] + body }
         let code = Array(HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: secret)))
-        let encoded = rule.encoding == .hex ? code.map { String(format: "%02x", $0) }.joined() : Data(code).base64EncodedString()
+        let encoded = rule.encoding == .hex ? code.hexString : Data(code).base64EncodedString()
         return rule.signaturePrefix + encoded
     }
 

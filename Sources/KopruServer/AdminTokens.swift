@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KopruStore
+import KopruCore
 
 /// Admin API tokens: `kopru_` and 32 random bytes in base64url. The store keeps only the SHA-256;
 /// a token this long needs no slow hash, as nobody can guess it.
@@ -16,7 +17,7 @@ public enum AdminTokens {
     }
 
     public static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(token.utf8)).hexString
     }
 }
 

@@ -21,10 +21,10 @@ public struct HubRequestContext: RequestContext, RemoteAddressRequestContext {
 }
 
 final class RequestNotes: Sendable {
-    private let state = Mutex<(tokenName: String?, webhookOutcome: String?)>((nil, nil))
+    private let name = Mutex<String?>(nil)
 
     var tokenName: String? {
-        get { state.withLock { $0.tokenName } }
-        set { state.withLock { $0.tokenName = newValue } }
+        get { name.withLock { $0 } }
+        set { name.withLock { $0 = newValue } }
     }
 }

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import KopruStore
 import Logging
+import KopruEngine
 
 /// Outermost: one access-log line and one metric per request, whatever happened inside. Logs the
 /// route template (never the raw path, which may carry ids or junk), the token's name, the status
@@ -22,15 +23,14 @@ struct AccessLogMiddleware: RouterMiddleware {
             response = (try? APIError.internalError.response(from: request, context: context)) ?? Response(status: .internalServerError)
         }
         let route = context.endpointPath ?? "unmatched"
-        let elapsed = ContinuousClock.now - start
-        let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        let milliseconds = (ContinuousClock.now - start).seconds * 1000
         Counter(
             label: "kopru_http_requests_total",
             dimensions: [("method", request.method.rawValue), ("route", route), ("status", "\(response.status.code)")]
         ).increment()
         Timer(label: "kopru_http_request_duration_seconds", dimensions: [("route", route)]).recordNanoseconds(
             Int64(milliseconds * 1_000_000))
-        if route.hasPrefix("/api/") && !route.hasPrefix("/api/integrations/webhook") || route == "unmatched" {
+        if route.hasPrefix("/api/") && !route.hasPrefix("/api/integrations/webhook") {
             logger.info(
                 "\(request.method.rawValue) \(route) \(response.status.code)",
                 metadata: [

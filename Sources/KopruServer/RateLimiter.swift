@@ -1,6 +1,7 @@
 import Foundation
 import KopruCore
 import Synchronization
+import KopruEngine
 
 /// A token bucket per connection: `rate` requests a second on average, `burst` at once.
 final class RateLimiter: Sendable {
@@ -15,9 +16,7 @@ final class RateLimiter: Sendable {
     func admit(_ connection: ConnectionID, rate: Double, burst: Double, now: ContinuousClock.Instant = .now) -> Int? {
         buckets.withLock { buckets in
             var bucket = buckets[connection] ?? Bucket(tokens: burst, updated: now)
-            let elapsed = now - bucket.updated
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            bucket.tokens = min(burst, bucket.tokens + seconds * rate)
+            bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated).seconds * rate)
             bucket.updated = now
             defer { buckets[connection] = bucket }
             if bucket.tokens >= 1 {

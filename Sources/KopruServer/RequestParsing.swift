@@ -8,13 +8,16 @@ import NIOCore
 enum RequestParsing {
     static let bodyLimit = 1 << 20
 
+    /// The whole body, refused with 413 past `limit`: at once when Content-Length says so,
+    /// else as soon as the bytes read pass it.
+    static func body(_ request: Request, limit: Int) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw APIError.tooLarge(limit: limit) }
+        do { return try await request.body.collect(upTo: limit) } catch { throw APIError.tooLarge(limit: limit) }
+    }
+
     /// The body as a JSON object; an empty body is an empty object when `optional`.
     static func jsonObject(_ request: Request, optional: Bool = false) async throws -> [String: JSONValue] {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > bodyLimit {
-            throw APIError.tooLarge(limit: bodyLimit)
-        }
-        let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: bodyLimit) } catch { throw APIError.tooLarge(limit: bodyLimit) }
+        let buffer = try await body(request, limit: bodyLimit)
         if buffer.readableBytes == 0 && optional { return [:] }
         guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
             throw APIError.unsupportedMediaType

@@ -71,15 +71,7 @@ public final class WebhookIntake: Sendable {
     private func pipeline(
         _ target: Target, request: Request, context: HubRequestContext, log: inout WebhookLogLine
     ) async throws -> Response {
-        let limit = configuration.bodyLimit
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw APIError.tooLarge(limit: limit) }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch {
-            throw APIError.tooLarge(limit: limit)
-        }
-        let body = Array(buffer.readableBytesView)
+        let body = Array(try await RequestParsing.body(request, limit: configuration.bodyLimit).readableBytesView)
         log.bytes = body.count
         let webhook = WebhookRequest(body: body, headers: request.headers.map { ($0.name.rawName, $0.value) }, receivedAt: now())
 
@@ -157,7 +149,7 @@ public final class WebhookIntake: Sendable {
     /// The provider's delivery id, or a hash of the body where it sends none.
     static func deliveryKey(_ deliveryID: String?, body: [UInt8]) -> String {
         if let id = deliveryID?.trimmingCharacters(in: .whitespaces), !id.isEmpty, id.utf8.count <= 200 { return "id:\(id)" }
-        return "sha256:" + SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        return "sha256:" + SHA256.hash(data: body).hexString
     }
 
     private func count(_ outcome: String, provider: String, reason: String? = nil) {

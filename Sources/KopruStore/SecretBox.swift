@@ -19,7 +19,7 @@ public struct SecretBox: Sendable {
     /// Identifies the key without revealing it: an HMAC of a fixed label under the key.
     public var fingerprint: String {
         let code = HMAC<SHA256>.authenticationCode(for: Data("kopru master key fingerprint v1".utf8), using: key)
-        return code.prefix(16).map { String(format: "%02x", $0) }.joined()
+        return code.prefix(16).hexString
     }
 
     public func seal(_ secrets: [String: Secret], for connection: ConnectionID) throws -> Data {

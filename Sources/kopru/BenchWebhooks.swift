@@ -142,7 +142,7 @@ extension Bench {
                                 throw BenchError(description: "webhook \(index) answered \(response.status.code)")
                             }
                             let elapsed = clock.now - sent
-                            mine.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                            mine.append(elapsed.seconds * 1000)
                         }
                     }
                 }
@@ -153,7 +153,7 @@ extension Bench {
             let elapsed = clock.now - started
             kill(child.processIdentifier, SIGTERM)
             child.waitUntilExit()
-            return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, latencies)
+            return (elapsed.seconds, latencies)
         }
 
         private func verify(_ run: (Double, [Double]), path: String, key: SymmetricKey) async throws -> Run {
