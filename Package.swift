@@ -73,7 +73,39 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "KopruConnectors",
-            dependencies: ["KopruCore", "KopruHTTPClient", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "KopruCore", "KopruHTTPClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "ConnectorMagento2",
+            dependencies: [
+                "KopruCore", "KopruConnectors", "KopruHTTPClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "ConnectorERPRest",
+            dependencies: [
+                "KopruCore", "KopruConnectors", "KopruHTTPClient",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "KopruSandbox",
+            dependencies: [
+                "KopruCore", "KopruHTTPClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings),
         .target(
             name: "KopruEngine",
@@ -147,6 +179,16 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KopruFlowTests",
+            dependencies: [
+                "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruEngine", "KopruConnectors", "KopruHTTPClient",
+                "KopruSandbox", "ConnectorMagento2", "ConnectorERPRest",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

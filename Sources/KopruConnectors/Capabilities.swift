@@ -2,7 +2,7 @@ import Foundation
 import KopruCore
 
 /// What a connector can do, one protocol per capability, so a flow asks for exactly what it needs
-/// (`any OrderSource`, `any StockSink`) and a connector implements only what its platform offers.
+/// (`any OrderFeed`, `any StockSink`) and a connector implements only what its platform offers.
 /// Connectors translate and classify; they never touch the store, sleep or retry.
 
 /// A page of records and where the next page starts (nil at the end).
@@ -16,10 +16,41 @@ public struct Page<Record: Sendable>: Sendable {
     }
 }
 
-public protocol OrderSource: Sendable {
-    /// Orders changed since the cursor (a keyset the connector encodes), oldest first.
-    func changedOrders(after cursor: String?, limit: Int) async throws -> Page<Order>
-    func order(externalID: String) async throws -> Order?
+/// A position in a source's change feed: the keyset `(updatedAt, id)`. Records sharing a second
+/// are told apart by id, so a page boundary inside one second neither skips nor repeats.
+public struct FeedPosition: Hashable, Sendable, Codable, Comparable {
+    public var updatedAt: Date
+    public var id: Int64
+
+    public init(updatedAt: Date, id: Int64) {
+        self.updatedAt = updatedAt
+        self.id = id
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        lhs.updatedAt == rhs.updatedAt ? lhs.id < rhs.id : lhs.updatedAt < rhs.updatedAt
+    }
+}
+
+/// One record from a change feed: the record, its id on the source, the version the source gave
+/// it (its `updated_at` as sent) and its feed position.
+public struct FeedItem<Record: Sendable>: Sendable {
+    public var record: Record
+    public var externalID: String
+    public var version: String
+    public var position: FeedPosition
+
+    public init(record: Record, externalID: String, version: String, position: FeedPosition) {
+        self.record = record
+        self.externalID = externalID
+        self.version = version
+        self.position = position
+    }
+}
+
+/// Orders in change order: those after `position`, oldest first, at most `limit`.
+public protocol OrderFeed: Sendable {
+    func orders(after position: FeedPosition, limit: Int) async throws -> [FeedItem<Order>]
 }
 
 public protocol OrderSink: Sendable {
@@ -29,7 +60,15 @@ public protocol OrderSink: Sendable {
     func findOrder(_ order: Order, idempotencyKey: String) async throws -> String?
 }
 
+/// Notes on an order where the merchant sees them (Magento's status history).
+public protocol OrderNotes: Sendable {
+    func addOrderNote(externalID: String, note: String) async throws
+    /// Whether a note containing `marker` is already there (to reconcile before writing again).
+    func hasOrderNote(externalID: String, containing marker: String) async throws -> Bool
+}
+
 public protocol StockSource: Sendable {
+    /// One page of levels; pass the returned `next` to continue.
     func stockLevels(after cursor: String?, limit: Int) async throws -> Page<StockLevel>
 }
 
@@ -44,15 +83,85 @@ public struct BatchResult<Key: Hashable & Sendable>: Sendable {
     }
 }
 
+/// Writes stock and answers at once. A request that fails for one bad row fails as a whole
+/// (a permanent error); the engine then splits the batch to find the row.
 public protocol StockSink: Sendable {
     /// The most items one request may carry.
     var stockBatchLimit: Int { get }
     func pushStock(_ levels: [StockLevel]) async throws -> BatchResult<SKU>
 }
 
+/// The state of one operation of an asynchronous bulk request.
+public enum BulkOperationState: Hashable, Sendable {
+    case complete
+    case open
+    /// Failed, worth sending again as it is.
+    case retriable(String)
+    /// Failed because of its data.
+    case failed(String)
+}
+
+/// Writes stock asynchronously: a submission returns an id, and each operation (one chunk of
+/// rows) completes or fails later.
+public protocol BulkStockSink: Sendable {
+    /// Rows per operation.
+    var bulkOperationSize: Int { get }
+    func submitStock(_ operations: [[StockLevel]]) async throws -> String
+    /// One state per submitted operation, in submission order.
+    func bulkStatus(_ id: String) async throws -> [BulkOperationState]
+}
+
 public protocol PriceSink: Sendable {
     var priceBatchLimit: Int { get }
     func pushPrices(_ prices: [Price]) async throws -> BatchResult<SKU>
+}
+
+/// A customer as a source shows it, with the address to create them with.
+public struct CustomerProfile: Hashable, Sendable, Codable {
+    public var customer: Customer
+    public var address: Address?
+
+    public init(customer: Customer, address: Address?) {
+        self.customer = customer
+        self.address = address
+    }
+}
+
+public protocol CustomerFeed: Sendable {
+    func customers(after position: FeedPosition, limit: Int) async throws -> [FeedItem<CustomerProfile>]
+}
+
+public protocol CustomerSink: Sendable {
+    /// Creates the customer under our `reference`; returns the target's id for them.
+    func createCustomer(_ profile: CustomerProfile, reference: String, idempotencyKey: String) async throws -> String
+    func findCustomer(reference: String) async throws -> String?
+}
+
+/// "This order left the warehouse": what an ERP reports for the channel.
+public struct ShippedNotice: Hashable, Sendable, Codable {
+    /// The order's reference on the ERP (the channel's order number we sent).
+    public var orderReference: String
+    public var carrier: String
+    public var trackingNumber: String
+    public var shippedAt: Date
+
+    public init(orderReference: String, carrier: String, trackingNumber: String, shippedAt: Date) {
+        self.orderReference = orderReference
+        self.carrier = carrier
+        self.trackingNumber = trackingNumber
+        self.shippedAt = shippedAt
+    }
+}
+
+public protocol ShipmentFeed: Sendable {
+    /// Shipments the source reports since the given time, oldest first.
+    func shippedOrders(since: Date) async throws -> [ShippedNotice]
+}
+
+/// Records a shipment with its tracking number on a channel order.
+public protocol OrderShipmentSink: Sendable {
+    func shipOrder(externalID: String, notice: ShippedNotice) async throws -> String
+    func findShipment(externalID: String, trackingNumber: String) async throws -> String?
 }
 
 public protocol ShipmentSink: Sendable {

@@ -29,10 +29,14 @@ public protocol JobHandler: Sendable {
     var kind: String { get }
     var retryPolicy: RetryPolicy { get }
     func run(_ context: JobContext) async throws -> JobResult
+    /// Store writes to commit with the job's move to the dead letters (e.g. "tell the merchant
+    /// this order did not reach the ERP"). `reason` is what the dead-letter list shows.
+    func deadLetterEffects(_ job: Job, reason: String, now: Date) -> [StoreEffect]
 }
 
 extension JobHandler {
     public var retryPolicy: RetryPolicy { .exponentialJitter() }
+    public func deadLetterEffects(_ job: Job, reason: String, now: Date) -> [StoreEffect] { [] }
 }
 
 /// A handler from a closure, for small jobs and tests.

@@ -214,7 +214,7 @@ public final class JobProcessor: Service, Sendable {
         }
         if job.attempts >= handler.retryPolicy.maxAttempts {
             let reason = "gave up after \(job.attempts) attempts: \(job.lastError ?? "no error recorded")"
-            await record(claimed, .dead(reason: reason), effects: [], level: .error)
+            await record(claimed, .dead(reason: reason), effects: handler.deadLetterEffects(job, reason: reason, now: now()), level: .error)
             return
         }
         var jobLogger = logger
@@ -236,7 +236,9 @@ public final class JobProcessor: Service, Sendable {
         } catch {
             let (outcome, level) = classification.outcome(
                 for: error, attempt: attempt, policy: handler.retryPolicy, now: now())
-            await record(claimed, outcome, effects: [], level: level)
+            var effects: [StoreEffect] = []
+            if case .dead(let reason) = outcome { effects = handler.deadLetterEffects(job, reason: reason, now: now()) }
+            await record(claimed, outcome, effects: effects, level: level)
         }
     }
 

@@ -21,8 +21,13 @@ public struct WebhookReceivedJob: JobHandler {
     public static let kind = "webhook.received"
     public var kind: String { Self.kind }
     private let store: any Store
+    /// Jobs a webhook from this connection starts (flows that poll it now).
+    private let followUp: @Sendable (ConnectionID) -> [NewJob]
 
-    public init(store: any Store) { self.store = store }
+    public init(store: any Store, followUp: @escaping @Sendable (ConnectionID) -> [NewJob] = { _ in [] }) {
+        self.store = store
+        self.followUp = followUp
+    }
 
     public static func job(for webhook: Payload) -> NewJob {
         NewJob(
@@ -37,7 +42,7 @@ public struct WebhookReceivedJob: JobHandler {
             // Already processed and purged: nothing left to do.
             return .done
         }
-        return .done([
+        return .done(followUp(connection).map { .enqueue($0) } + [
             .webhookProcessed(connection: connection, deliveryKey: payload.deliveryKey),
             .log(
                 EventRecord(

@@ -1,0 +1,141 @@
+import Foundation
+import KopruConnectors
+import KopruCore
+
+/// How one REST ERP speaks: endpoints, auth, pagination and field mapping, read from the
+/// connection's settings (flat keys; `kopru`'s YAML `connections:` section writes nested maps as
+/// these dotted keys). The defaults are seed 000's contract. Every key is in README.md.
+public struct RESTERPProfile: Sendable {
+    public enum Auth: Sendable {
+        case bearer(String)
+        case basic(user: String, password: String)
+        case header(name: String, value: String)
+    }
+
+    public enum Pagination: Sendable {
+        case none
+        /// `?page=N&page_size=M`, 1-based; a short page ends the list.
+        case page(pageParam: String, sizeParam: String, size: Int)
+        /// Follow `Link: <…>; rel="next"`.
+        case link
+    }
+
+    public var baseURL: URL
+    public var auth: Auth
+    public var timeout: Duration
+    public var paths: [String: String]
+    public var pagination: Pagination
+    /// JSON pointer to the stock array in the `stocks` answer ("" = the answer is the array).
+    public var stockList: String
+    /// JSON pointer to the ERP's document number in create and lookup answers.
+    public var referencePointer: String
+    public var idempotencyHeader: String?
+    /// Wire field names, by our name: `order.order_id` → "BelgeNo". "-" leaves a field out.
+    public var fields: [String: String]
+    public var transforms: [String: [FieldTransform]]
+    public var skuMap: SKUMap
+
+    public static let defaultPaths = [
+        "orders": "orders", "orderLookup": "orders/{order_id}", "stocks": "stocks", "customers": "customers",
+        "customerLookup": "customers/{customer_id}", "shipments": "shipments",
+    ]
+
+    public static let defaultFields = [
+        "order.order_id": "order_id", "order.total": "total", "order.customer_email": "customer_email",
+        "order.items": "items", "order.shipping": "shipping", "order.currency": "currency",
+        "item.sku": "sku", "item.qty": "qty", "item.price": "price",
+        "stock.sku": "sku", "stock.qty": "qty",
+        "customer.customer_id": "customer_id", "customer.email": "email", "customer.name": "name",
+        "customer.tax_id": "tax_id", "customer.phone": "phone", "customer.address": "address",
+        "shipment.order_id": "order_id", "shipment.status": "status", "shipment.carrier": "carrier",
+        "shipment.tracking_number": "tracking_number", "shipment.shipped_at": "shipped_at",
+    ]
+
+    public init(settings: [String: String], secrets: [String: Secret]) throws(ConnectorError) {
+        func value(_ key: String) -> String? { settings[key].flatMap { $0.isEmpty ? nil : $0 } }
+        func secret(_ key: String) -> String? { secrets[key]?.reveal() }
+        guard var base = value("baseURL") ?? value("api_endpoint") else {
+            throw .permanent("is required: the ERP API's address, e.g. https://erp.example.com/api/v2/", field: "settings.baseURL")
+        }
+        if !base.hasSuffix("/") { base += "/" }
+        guard let url = URL(string: base), ["http", "https"].contains(url.scheme ?? "") else {
+            throw .permanent("must be an http(s) URL", field: "settings.baseURL")
+        }
+        baseURL = url
+        switch value("auth") ?? "bearer" {
+        case "bearer":
+            guard let key = secret("api_key") else { throw .permanent("bearer auth needs api_key", field: "secrets.api_key") }
+            auth = .bearer(key)
+        case "basic":
+            guard let user = value("username"), let password = secret("password") else {
+                throw .permanent("basic auth needs settings.username and secrets.password", field: "settings.username")
+            }
+            auth = .basic(user: user, password: password)
+        case "header":
+            guard let key = secret("api_key") else { throw .permanent("header auth needs api_key", field: "secrets.api_key") }
+            auth = .header(name: value("auth.header") ?? "X-API-Key", value: key)
+        default: throw .permanent("must be bearer, basic or header", field: "settings.auth")
+        }
+        let seconds = value("timeoutSeconds").flatMap(Int.init) ?? 10
+        guard (1...300).contains(seconds) else { throw .permanent("must be 1…300", field: "settings.timeoutSeconds") }
+        timeout = .seconds(seconds)
+        paths = Self.defaultPaths
+        fields = Self.defaultFields
+        var transforms: [String: [FieldTransform]] = [:]
+        var table: [String: String] = [:]
+        for (key, text) in settings {
+            if key.hasPrefix("paths.") {
+                let name = String(key.dropFirst("paths.".count))
+                guard Self.defaultPaths[name] != nil else {
+                    throw .permanent("is not a known path (known: \(Self.defaultPaths.keys.sorted().joined(separator: ", ")))", field: "settings.\(key)")
+                }
+                paths[name] = text.hasPrefix("/") ? String(text.dropFirst()) : text
+            } else if key.hasPrefix("fields.") {
+                let name = String(key.dropFirst("fields.".count))
+                guard Self.defaultFields[name] != nil else { throw .permanent("is not a known field", field: "settings.\(key)") }
+                fields[name] = text
+            } else if key.hasPrefix("transform.") {
+                let name = String(key.dropFirst("transform.".count))
+                guard Self.defaultFields[name] != nil else { throw .permanent("is not a known field", field: "settings.\(key)") }
+                do { transforms[name] = try FieldTransform.chain(text) } catch {
+                    throw .permanent(error.message, field: "settings.\(key)")
+                }
+            } else if key.hasPrefix("skuMap.") {
+                table[String(key.dropFirst("skuMap.".count))] = text
+            }
+        }
+        self.transforms = transforms
+        skuMap = SKUMap(table)
+        switch value("pagination") ?? "none" {
+        case "none": pagination = .none
+        case "link": pagination = .link
+        case "page":
+            let size = value("pagination.pageSize").flatMap(Int.init) ?? 500
+            guard size > 0 else { throw .permanent("must be positive", field: "settings.pagination.pageSize") }
+            pagination = .page(
+                pageParam: value("pagination.pageParam") ?? "page", sizeParam: value("pagination.sizeParam") ?? "page_size",
+                size: size)
+        default: throw .permanent("must be none, page or link", field: "settings.pagination")
+        }
+        stockList = value("stock.list") ?? ""
+        referencePointer = value("response.reference") ?? "/id"
+        let header = value("idempotencyHeader") ?? "Idempotency-Key"
+        idempotencyHeader = header == "-" ? nil : header
+    }
+
+    public func url(_ name: String, replacing values: [String: String] = [:], query: [(String, String)] = []) -> URL {
+        var path = paths[name] ?? name
+        for (key, value) in values { path = path.replacingOccurrences(of: "{\(key)}", with: PercentEncoding.encode(value)) }
+        var text = baseURL.absoluteString + path
+        if !query.isEmpty { text += (text.contains("?") ? "&" : "?") + PercentEncoding.query(query) }
+        return URL(string: text)!
+    }
+
+    /// Puts `value` under the configured wire name of `field`, transformed; "-" leaves it out.
+    func set(_ field: String, _ value: JSON, in object: inout [String: JSON]) {
+        guard let name = fields[field], name != "-" else { return }
+        object[name] = (transforms[field] ?? []).apply(value)
+    }
+
+    func get(_ field: String, in object: JSON) -> JSON? { fields[field].flatMap { object[$0] } }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import KopruConnectors
+import KopruCore
+import KopruStore
+
+/// `sync.customers`: new channel customers since the stored position (rewound by the overlap)
+/// become `customer.export` jobs, once each.
+public struct CustomerPollJob: JobHandler {
+    public let kind = "sync.customers"
+    let catalog: FlowCatalog
+    let connectors: ConnectorResolver
+    let store: any Store
+
+    public init(catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store) {
+        self.catalog = catalog
+        self.connectors = connectors
+        self.store = store
+    }
+
+    public func run(_ context: JobContext) async throws -> JobResult {
+        let request = (try? context.job.decodePayload(SyncRequest.self)) ?? SyncRequest()
+        var effects: [StoreEffect] = []
+        for flow in catalog.flows(.customers, from: context.job.connection, request: request) {
+            let feed = try await connectors.resolve(flow.source, as: (any CustomerFeed).self)
+            let cursorName = "flow:\(flow.name)"
+            let stored = try await store.cursor(connection: flow.source, name: cursorName).flatMap { FeedPosition(cursorValue: $0.value) }
+            let high = request.isFull ? FeedPosition.beginning : (stored ?? .beginning)
+            var position = high == .beginning ? high : FeedPosition(updatedAt: high.updatedAt.addingTimeInterval(-flow.overlap.seconds), id: 0)
+            var newest = high
+            var count = 0
+            while count < 5_000 {
+                let page = try await feed.customers(after: position, limit: 100)
+                guard let last = page.last else { break }
+                for item in page {
+                    let payload = CustomerExportJob.Payload(
+                        flow: flow.name, reference: "\(flow.source.rawValue)-\(item.externalID)", profile: item.record)
+                    effects.append(
+                        .enqueue(
+                            try NewJob(
+                                kind: CustomerExportJob.kind, idempotencyKey: "\(flow.name):\(item.externalID)", json: payload,
+                                connection: flow.target)))
+                }
+                count += page.count
+                position = last.position
+                newest = max(newest, last.position)
+            }
+            effects.append(
+                .setCursor(SyncCursor(connection: flow.source, name: cursorName, value: newest.cursorValue, updatedAt: context.now)))
+        }
+        return .done(effects)
+    }
+}
+
+/// `customer.export`: one customer into the ERP under our reference, bound once created; a retry
+/// looks the reference up first.
+public struct CustomerExportJob: JobHandler {
+    public struct Payload: Codable, Sendable {
+        public var flow: String
+        public var reference: String
+        public var profile: CustomerProfile
+    }
+
+    public static let kind = "customer.export"
+    public var kind: String { Self.kind }
+    public let retryPolicy: RetryPolicy
+    let catalog: FlowCatalog
+    let connectors: ConnectorResolver
+    let store: any Store
+
+    public init(catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store, retryPolicy: RetryPolicy = .exponentialJitter()) {
+        self.catalog = catalog
+        self.connectors = connectors
+        self.store = store
+        self.retryPolicy = retryPolicy
+    }
+
+    public func run(_ context: JobContext) async throws -> JobResult {
+        let payload = try context.job.decodePayload(Payload.self)
+        let flow = try catalog.flow(named: payload.flow)
+        if try await store.binding(connection: flow.target, entity: "customer", internalID: payload.reference) != nil { return .done }
+        let sink = try await connectors.resolve(flow.target, as: (any CustomerSink).self)
+        var id: String?
+        if context.attempt > 1 { id = try await sink.findCustomer(reference: payload.reference) }
+        if id == nil {
+            do {
+                id = try await sink.createCustomer(payload.profile, reference: payload.reference, idempotencyKey: "\(flow.target):\(payload.reference)")
+            } catch let error as ConnectorError {
+                guard case .alreadyDone(let existing) = error.disposition else { throw error }
+                id = existing ?? payload.reference
+            }
+        }
+        let ref = id ?? payload.reference
+        return .done([
+            .bind(Binding(connection: flow.target, entity: "customer", externalID: ref, internalID: payload.reference)),
+            .log(
+                EventRecord(
+                    at: context.now, level: .info, kind: "export", connection: flow.target, subject: "customer:\(payload.reference)",
+                    message: "customer \(payload.reference) exported as \(ref)")),
+        ])
+    }
+}
+
+/// `sync.shipments`: shipments the ERP reports since the stored time become `shipment.create`
+/// jobs on the channel order they belong to (found through the order's binding).
+public struct ShipmentPollJob: JobHandler {
+    public let kind = "sync.shipments"
+    let catalog: FlowCatalog
+    let connectors: ConnectorResolver
+    let store: any Store
+
+    public init(catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store) {
+        self.catalog = catalog
+        self.connectors = connectors
+        self.store = store
+    }
+
+    public func run(_ context: JobContext) async throws -> JobResult {
+        let request = (try? context.job.decodePayload(SyncRequest.self)) ?? SyncRequest()
+        var effects: [StoreEffect] = []
+        for flow in catalog.flows(.shipments, from: context.job.connection, request: request) {
+            let feed = try await connectors.resolve(flow.source, as: (any ShipmentFeed).self)
+            let cursorName = "flow:\(flow.name)"
+            let stored = try await store.cursor(connection: flow.source, name: cursorName).flatMap { Int64($0.value) }
+            let since = request.isFull || stored == nil ? Date(timeIntervalSince1970: 0) : Date(millisecondsSince1970: stored!)
+            var newest = since
+            var unknown: [String] = []
+            for notice in try await feed.shippedOrders(since: since.addingTimeInterval(-flow.overlap.seconds)) {
+                newest = max(newest, notice.shippedAt)
+                let orderID = "\(flow.target.rawValue):\(notice.orderReference)"
+                guard let order = try await store.binding(connection: flow.target, entity: "order", internalID: orderID) else {
+                    unknown.append(notice.orderReference)
+                    continue
+                }
+                effects.append(
+                    .enqueue(
+                        try NewJob(
+                            kind: ShipmentCreateJob.kind, idempotencyKey: "\(flow.name):\(notice.orderReference):\(notice.trackingNumber)",
+                            json: ShipmentCreateJob.Payload(flow: flow.name, orderExternalID: order.externalID, notice: notice),
+                            connection: flow.target)))
+            }
+            if !unknown.isEmpty {
+                effects.append(
+                    .log(
+                        EventRecord(
+                            at: context.now, level: .warning, kind: "sync_run", connection: flow.source, subject: "flow:\(flow.name)",
+                            message: "\(unknown.count) shipped order(s) not known on \(flow.target): \(unknown.prefix(20).joined(separator: ", "))")))
+            }
+            effects.append(
+                .setCursor(
+                    SyncCursor(
+                        connection: flow.source, name: cursorName, value: "\(newest.millisecondsSince1970)", updatedAt: context.now)))
+        }
+        return .done(effects)
+    }
+}
+
+/// `shipment.create`: the channel shipment with its tracking number. Not idempotent on Magento,
+/// so a retry first looks for a shipment carrying the same tracking number.
+public struct ShipmentCreateJob: JobHandler {
+    public struct Payload: Codable, Sendable {
+        public var flow: String
+        public var orderExternalID: String
+        public var notice: ShippedNotice
+    }
+
+    public static let kind = "shipment.create"
+    public var kind: String { Self.kind }
+    public let retryPolicy: RetryPolicy
+    let catalog: FlowCatalog
+    let connectors: ConnectorResolver
+
+    public init(catalog: FlowCatalog, connectors: ConnectorResolver, retryPolicy: RetryPolicy = .exponentialJitter()) {
+        self.catalog = catalog
+        self.connectors = connectors
+        self.retryPolicy = retryPolicy
+    }
+
+    public func run(_ context: JobContext) async throws -> JobResult {
+        let payload = try context.job.decodePayload(Payload.self)
+        let flow = try catalog.flow(named: payload.flow)
+        let sink = try await connectors.resolve(flow.target, as: (any OrderShipmentSink).self)
+        let tracking = payload.notice.trackingNumber
+        var id: String?
+        if context.attempt > 1 { id = try await sink.findShipment(externalID: payload.orderExternalID, trackingNumber: tracking) }
+        if id == nil {
+            do { id = try await sink.shipOrder(externalID: payload.orderExternalID, notice: payload.notice) } catch let error as ConnectorError {
+                guard case .alreadyDone(let existing) = error.disposition else { throw error }
+                id = existing
+            }
+        }
+        return .done([
+            .bind(
+                Binding(
+                    connection: flow.target, entity: "shipment", externalID: id ?? tracking,
+                    internalID: "\(payload.notice.orderReference):\(tracking)")),
+            .log(
+                EventRecord(
+                    at: context.now, level: .info, kind: "export", connection: flow.target,
+                    subject: "order:\(payload.notice.orderReference)",
+                    message: "shipment \(tracking) recorded on order \(payload.notice.orderReference)")),
+        ])
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import KopruConnectors
+import KopruCore
+import KopruStore
+
+/// A flow, as declared in configuration: records of one kind move from a source connection to a
+/// target connection, started by a schedule, a webhook, or `POST /api/integrations/{id}/sync`.
+public struct FlowDefinition: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable, CaseIterable {
+        /// Channel orders → ERP orders, with a note written back on the channel order.
+        case orders
+        /// ERP stock → channel stock, only what changed.
+        case stock
+        /// New channel customers → ERP customers.
+        case customers
+        /// ERP "shipped" → channel shipment with tracking number.
+        case shipments
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var source: ConnectionID
+    public var target: ConnectionID
+    /// How far back each poll re-reads, for rows committed late with an older `updated_at`.
+    public var overlap: Duration
+    /// Channel order statuses that are exported (default: paid/confirmed only).
+    public var exportStatuses: Set<OrderStatus>
+    /// Write a note on the channel order after export and after final failure.
+    public var notes: Bool
+    /// How long to wait between bulk status checks, and how many checks before alarming.
+    public var bulkPollInterval: Duration
+    public var bulkMaxPolls: Int
+
+    public init(
+        name: String, kind: Kind, source: ConnectionID, target: ConnectionID, overlap: Duration = .seconds(300),
+        exportStatuses: Set<OrderStatus> = [.accepted], notes: Bool = true, bulkPollInterval: Duration = .seconds(10),
+        bulkMaxPolls: Int = 60
+    ) {
+        self.name = name
+        self.kind = kind
+        self.source = source
+        self.target = target
+        self.overlap = overlap
+        self.exportStatuses = exportStatuses
+        self.notes = notes
+        self.bulkPollInterval = bulkPollInterval
+        self.bulkMaxPolls = bulkMaxPolls
+    }
+
+    /// The job kind that runs one pass of this flow on its source connection.
+    public var syncKind: String { "sync.\(kind.rawValue)" }
+
+    /// A job that runs this flow now; concurrent requests collapse into one pending run.
+    public func syncJob(mode: String = "delta", priority: Int = 5) -> NewJob {
+        NewJob(
+            kind: syncKind, idempotencyKey: "sync:\(name):\(UUID().uuidString)",
+            payload: (try? JSONEncoder.kopru.encode(SyncRequest(flow: kind.rawValue, mode: mode, name: name))) ?? Data(),
+            priority: priority, coalescingKey: "sync:\(name)", connection: source)
+    }
+}
+
+/// What starts a sync: the flow kind (from the admin API), optionally one flow by name
+/// (schedules), and `delta` or `full`.
+public struct SyncRequest: Codable, Sendable {
+    public var flow: String?
+    public var mode: String?
+    public var name: String?
+
+    public init(flow: String? = nil, mode: String? = nil, name: String? = nil) {
+        self.flow = flow
+        self.mode = mode
+        self.name = name
+    }
+
+    var isFull: Bool { mode == "full" }
+}
+
+/// The configured flows, and the questions handlers ask about them.
+public struct FlowCatalog: Sendable {
+    public let flows: [FlowDefinition]
+
+    public init(_ flows: [FlowDefinition]) { self.flows = flows }
+
+    /// Flows of `kind` from `source` that a sync job should run.
+    func flows(_ kind: FlowDefinition.Kind, from source: ConnectionID?, request: SyncRequest) -> [FlowDefinition] {
+        flows.filter { $0.kind == kind && $0.source == source && (request.name == nil || $0.name == request.name) }
+    }
+
+    func flow(named name: String) throws -> FlowDefinition {
+        guard let flow = flows.first(where: { $0.name == name }) else {
+            throw ConnectorError.permanent("no flow named \(name) is configured")
+        }
+        return flow
+    }
+
+    /// A webhook from a connection that feeds order flows makes those flows poll now: the
+    /// webhook is a hint, the poll is the truth.
+    public func jobs(afterWebhookFrom connection: ConnectionID) -> [NewJob] {
+        flows.filter { $0.source == connection && [.orders, .customers].contains($0.kind) }.map { $0.syncJob(priority: 8) }
+    }
+}
+
+/// Builds connectors from stored connections, so a fixed setting (a mapping, a key) takes
+/// effect on the next job, a replay included. The composition root knows the concrete types.
+public struct ConnectorResolver: Sendable {
+    public typealias Factory = @Sendable (Connection) throws -> any Sendable
+    private let store: any Store
+    private let factory: Factory
+
+    public init(store: any Store, factory: @escaping Factory) {
+        self.store = store
+        self.factory = factory
+    }
+
+    public func resolve<Capability>(_ id: ConnectionID, as capability: Capability.Type) async throws -> Capability {
+        guard let connection = try await store.connection(id) else {
+            throw ConnectorError.permanent("connection \(id) is not configured")
+        }
+        if connection.paused {
+            throw ConnectorError.rateLimited("connection \(id) is paused", retryAfter: .seconds(60))
+        }
+        guard let connector = try factory(connection) as? Capability else {
+            throw ConnectorError.permanent("a \(connection.type) connection cannot act as \(Capability.self)")
+        }
+        return connector
+    }
+}
+
+extension FeedPosition {
+    /// Stored as `updated_at-in-ms:id`, readable in `GET /api/integrations/{id}`.
+    var cursorValue: String { "\(updatedAt.millisecondsSince1970):\(id)" }
+
+    init?(cursorValue: String) {
+        let parts = cursorValue.split(separator: ":")
+        guard parts.count == 2, let ms = Int64(parts[0]), let id = Int64(parts[1]) else { return nil }
+        self.init(updatedAt: Date(millisecondsSince1970: ms), id: id)
+    }
+
+    static let beginning = FeedPosition(updatedAt: Date(timeIntervalSince1970: 0), id: 0)
+}
+
+extension JobRegistry {
+    /// Every flow job: the polls and syncs that flows start, and the exports, notes, pushes and
+    /// shipments they enqueue. `retryPolicy` applies to the jobs that call a target.
+    public static func flows(
+        _ catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store, retryPolicy: RetryPolicy = .exponentialJitter()
+    ) -> [any JobHandler] {
+        [
+            OrderPollJob(catalog: catalog, connectors: connectors, store: store),
+            OrderExportJob(catalog: catalog, connectors: connectors, store: store, retryPolicy: retryPolicy),
+            OrderNoteJob(catalog: catalog, connectors: connectors, retryPolicy: retryPolicy),
+            StockSyncJob(catalog: catalog, connectors: connectors, store: store),
+            StockPushJob(catalog: catalog, connectors: connectors, retryPolicy: retryPolicy),
+            BulkStatusJob(catalog: catalog, connectors: connectors),
+            CustomerPollJob(catalog: catalog, connectors: connectors, store: store),
+            CustomerExportJob(catalog: catalog, connectors: connectors, store: store, retryPolicy: retryPolicy),
+            ShipmentPollJob(catalog: catalog, connectors: connectors, store: store),
+            ShipmentCreateJob(catalog: catalog, connectors: connectors, retryPolicy: retryPolicy),
+        ]
+    }
+}

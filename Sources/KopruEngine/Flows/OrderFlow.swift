@@ -1,0 +1,204 @@
+import Foundation
+import KopruConnectors
+import KopruCore
+import KopruStore
+
+/// `sync.orders`: reads the channel's order feed from the stored position, rewound by the flow's
+/// overlap, and enqueues one `order.export` per new exportable order — with the position, the
+/// versions seen and the bindings, all in the job's completion transaction. Webhook + poll +
+/// overlap can meet the same order many times; its export is enqueued once (idempotency key)
+/// and an unchanged version is skipped (stored version).
+public struct OrderPollJob: JobHandler {
+    public let kind = "sync.orders"
+    let catalog: FlowCatalog
+    let connectors: ConnectorResolver
+    let store: any Store
+    /// Most orders one run reads; the next run continues from there.
+    let maxPerRun: Int
+
+    public init(catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store, maxPerRun: Int = 5_000) {
+        self.catalog = catalog
+        self.connectors = connectors
+        self.store = store
+        self.maxPerRun = maxPerRun
+    }
+
+    public func run(_ context: JobContext) async throws -> JobResult {
+        let request = (try? context.job.decodePayload(SyncRequest.self)) ?? SyncRequest()
+        var effects: [StoreEffect] = []
+        for flow in catalog.flows(.orders, from: context.job.connection, request: request) {
+            effects += try await poll(flow, full: request.isFull, context: context)
+        }
+        return .done(effects)
+    }
+
+    static let versionEntity = "order.version"
+
+    func poll(_ flow: FlowDefinition, full: Bool, context: JobContext) async throws -> [StoreEffect] {
+        let feed = try await connectors.resolve(flow.source, as: (any OrderFeed).self)
+        let cursorName = "flow:\(flow.name)"
+        let stored = try await store.cursor(connection: flow.source, name: cursorName).flatMap { FeedPosition(cursorValue: $0.value) }
+        let high = full ? FeedPosition.beginning : (stored ?? .beginning)
+        var position = high == .beginning ? high : FeedPosition(updatedAt: high.updatedAt.addingTimeInterval(-flow.overlap.seconds), id: 0)
+        var newest = high
+        var effects: [StoreEffect] = []
+        var (seen, exported) = (0, 0)
+        while seen < maxPerRun {
+            let page = try await feed.orders(after: position, limit: 100)
+            guard let last = page.last else { break }
+            seen += page.count
+            let versions = try await store.snapshots(
+                connection: flow.source, entity: Self.versionEntity, keys: page.map(\.externalID))
+            var snapshots: [SnapshotEntry] = []
+            for item in page where versions[item.externalID] != item.version {
+                snapshots.append(
+                    SnapshotEntry(
+                        connection: flow.source, entity: Self.versionEntity, key: item.externalID, value: item.version,
+                        confirmedAt: context.now))
+                let order = item.record
+                effects.append(
+                    .bind(Binding(connection: flow.source, entity: "order", externalID: item.externalID, internalID: order.id.rawValue)))
+                guard flow.exportStatuses.contains(order.status) else { continue }
+                effects.append(.enqueue(try OrderExportJob.job(flow: flow, order: order)))
+                exported += 1
+            }
+            if !snapshots.isEmpty { effects.append(.putSnapshots(snapshots)) }
+            position = last.position
+            newest = max(newest, last.position)
+        }
+        if newest != high || stored == nil {
+            effects.append(
+                .setCursor(SyncCursor(connection: flow.source, name: cursorName, value: newest.cursorValue, updatedAt: context.now)))
+        }
+        effects.append(
+            .log(
+                EventRecord(
+                    at: context.now, level: .info, kind: "sync_run", connection: flow.source, subject: "flow:\(flow.name)",
+                    message: "orders polled: \(seen) read, \(exported) to export",
+                    details: ["flow": flow.name, "read": "\(seen)", "enqueued": "\(exported)"])))
+        return effects
+    }
+}
+
+/// `order.export`: one channel order into the ERP, exactly once. An order already bound on the
+/// target is done. Any attempt after the first asks the target whether the order is there
+/// (the previous attempt may have landed before its answer was lost) and binds it if so.
+public struct OrderExportJob: JobHandler {
+    public struct Payload: Codable, Sendable {
+        public var flow: String
+        public var order: Order
+    }
+
+    public static let kind = "order.export"
+    public var kind: String { Self.kind }
+    public let retryPolicy: RetryPolicy
+    let catalog: FlowCatalog
+    let connectors: ConnectorResolver
+    let store: any Store
+
+    public init(catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store, retryPolicy: RetryPolicy = .exponentialJitter()) {
+        self.catalog = catalog
+        self.connectors = connectors
+        self.store = store
+        self.retryPolicy = retryPolicy
+    }
+
+    static func job(flow: FlowDefinition, order: Order) throws -> NewJob {
+        try NewJob(
+            kind: kind, idempotencyKey: "\(flow.name):\(order.id.rawValue)", json: Payload(flow: flow.name, order: order),
+            orderingKey: nil, connection: flow.target)
+    }
+
+    public func run(_ context: JobContext) async throws -> JobResult {
+        let payload = try context.job.decodePayload(Payload.self)
+        let flow = try catalog.flow(named: payload.flow)
+        let order = payload.order
+        if try await store.binding(connection: flow.target, entity: "order", internalID: order.id.rawValue) != nil {
+            return .done
+        }
+        try order.validate()
+        let sink = try await connectors.resolve(flow.target, as: (any OrderSink).self)
+        let key = "\(flow.target.rawValue):\(order.source.externalNumber ?? order.source.externalID)"
+        var reference: String?
+        var how = "exported"
+        if context.attempt > 1 {
+            reference = try await sink.findOrder(order, idempotencyKey: key)
+            if reference != nil { how = "found on the target after an unanswered attempt" }
+        }
+        if reference == nil {
+            do {
+                reference = try await sink.createOrder(order, idempotencyKey: key)
+            } catch let error as ConnectorError {
+                guard case .alreadyDone(let existing) = error.disposition else { throw error }
+                if let existing {
+                    reference = existing
+                } else {
+                    reference = try await sink.findOrder(order, idempotencyKey: key) ?? key
+                }
+                how = "already on the target"
+            }
+        }
+        let ref = reference ?? key
+        var effects: [StoreEffect] = [
+            .bind(Binding(connection: flow.target, entity: "order", externalID: ref, internalID: order.id.rawValue)),
+            .log(
+                EventRecord(
+                    at: context.now, level: .info, kind: "export", connection: flow.target, subject: "order:\(order.id)",
+                    message: "order \(order.source.externalNumber ?? order.id.rawValue) \(how) as \(ref)",
+                    details: ["flow": flow.name, "reference": ref])),
+        ]
+        if flow.notes {
+            effects.append(.enqueue(try OrderNoteJob.job(flow: flow, order: order, note: "ERP'ye aktarıldı (ref \(ref))")))
+        }
+        return .done(effects)
+    }
+
+    /// The merchant sees a final failure on the order itself, as the seed's module did.
+    public func deadLetterEffects(_ job: Job, reason: String, now: Date) -> [StoreEffect] {
+        guard let payload = try? job.decodePayload(Payload.self), let flow = try? catalog.flow(named: payload.flow), flow.notes,
+            let note = try? OrderNoteJob.job(
+                flow: flow, order: payload.order,
+                note: "ERP'YE GÖNDERİLEMEDİ (Köprü iş #\(job.id), hata listesinde): \(reason.prefix(300))")
+        else { return [] }
+        return [.enqueue(note)]
+    }
+}
+
+/// `order.note`: a status-history comment on the channel order. Comments are not idempotent, so
+/// a retry first looks for the comment it may already have written.
+public struct OrderNoteJob: JobHandler {
+    public struct Payload: Codable, Sendable {
+        public var flow: String
+        public var externalID: String
+        public var note: String
+    }
+
+    public static let kind = "order.note"
+    public var kind: String { Self.kind }
+    public let retryPolicy: RetryPolicy
+    let catalog: FlowCatalog
+    let connectors: ConnectorResolver
+
+    public init(catalog: FlowCatalog, connectors: ConnectorResolver, retryPolicy: RetryPolicy = .exponentialJitter()) {
+        self.catalog = catalog
+        self.connectors = connectors
+        self.retryPolicy = retryPolicy
+    }
+
+    static func job(flow: FlowDefinition, order: Order, note: String) throws -> NewJob {
+        try NewJob(
+            kind: kind, idempotencyKey: "\(flow.name):\(order.id.rawValue):\(note.hasPrefix("ERP'ye") ? "exported" : "failed")",
+            json: Payload(flow: flow.name, externalID: order.source.externalID, note: note), connection: flow.source)
+    }
+
+    public func run(_ context: JobContext) async throws -> JobResult {
+        let payload = try context.job.decodePayload(Payload.self)
+        let flow = try catalog.flow(named: payload.flow)
+        let notes = try await connectors.resolve(flow.source, as: (any OrderNotes).self)
+        if context.attempt > 1, try await notes.hasOrderNote(externalID: payload.externalID, containing: payload.note) {
+            return .done
+        }
+        try await notes.addOrderNote(externalID: payload.externalID, note: payload.note)
+        return .done
+    }
+}

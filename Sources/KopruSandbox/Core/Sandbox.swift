@@ -1,0 +1,100 @@
+import Foundation
+import KopruCore
+import Synchronization
+
+/// One simulated external system: its routes, the faults injected on them and the ledger of
+/// everything it received. Serve it on loopback with `serve()`, or call it in-process through
+/// `SandboxTransport`; both go through `process(_:)`.
+public final class Sandbox: Sendable {
+    public let name: String
+    public let ledger = Ledger()
+    private let router: SandboxRouter
+    private let state: Mutex<(faults: [String: FaultPlan], random: SplitMix64)>
+    /// Answers requests that match no route, in the system's own error shape.
+    private let notFound: @Sendable (SandboxRequest) -> SandboxResponse
+
+    public init(
+        name: String, router: SandboxRouter, seed: UInt64 = 1,
+        notFound: @escaping @Sendable (SandboxRequest) -> SandboxResponse = { _ in .json(404, ["error": "not found"]) }
+    ) {
+        self.name = name
+        self.router = router
+        self.state = Mutex((faults: [:], random: SplitMix64(seed: seed)))
+        self.notFound = notFound
+    }
+
+    /// Faults for one route name, or `*` for every route; a route's own plan wins over `*`.
+    public func setFaults(_ plan: FaultPlan, on route: String = "*") {
+        state.withLock { $0.faults[route] = plan }
+    }
+
+    public func setFaults(_ plans: [String: FaultPlan]) {
+        state.withLock { $0.faults.merge(plans) { $1 } }
+    }
+
+    public func clearFaults() { state.withLock { $0.faults = [:] } }
+
+    public var routeNames: [String] { router.routes.map(\.name) }
+
+    public func process(_ incoming: SandboxRequest) async -> SandboxOutcome {
+        var request = incoming
+        var entry = Ledger.Entry(
+            sequence: 0, at: Date(), method: request.method, path: request.path, rawQuery: request.rawQuery,
+            headers: request.headers, body: request.body)
+        guard let (route, parameters) = router.match(method: request.method, path: request.path) else {
+            let response =
+                router.pathExists(request.path) ? SandboxResponse.json(405, ["message": "Method not allowed"]) : notFound(request)
+            entry.status = response.status
+            ledger.record(entry)
+            return .respond(response)
+        }
+        request.parameters = parameters
+        entry.route = route.name
+        let (draw, latency) = state.withLock { state -> (FaultPlan.Draw, Int?) in
+            let plan = state.faults[route.name] ?? state.faults["*"] ?? .none
+            let latency = plan.latencyMilliseconds.map { range in
+                range.lowerBound + Int(state.random.nextUnit() * Double(range.count))
+            }
+            return (plan.draw(&state.random), latency)
+        }
+        if let latency, latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }
+        let retryAfter = state.withLock { ($0.faults[route.name] ?? $0.faults["*"] ?? .none).retryAfterSeconds }
+        switch draw {
+        case .pass:
+            let response = await route.handler(request)
+            entry.status = response.status
+            entry.businessKey = response.businessKey
+            entry.effect = response.effect
+            ledger.record(entry)
+            return .respond(response)
+        case .serverError:
+            entry.fault = "5xx"
+            entry.status = 503
+            ledger.record(entry)
+            return .respond(.json(503, ["message": "Service Unavailable (injected)"]))
+        case .rateLimited:
+            entry.fault = "429"
+            entry.status = 429
+            ledger.record(entry)
+            var response = SandboxResponse.json(429, ["message": "Too Many Requests (injected)"])
+            response.headers["retry-after"] = "\(retryAfter)"
+            return .respond(response)
+        case .timeout:
+            entry.fault = "timeout"
+            ledger.record(entry)
+            return .hang
+        case .drop:
+            entry.fault = "drop"
+            ledger.record(entry)
+            return .drop
+        case .commitThenFail(let hang):
+            let response = await route.handler(request)
+            entry.businessKey = response.businessKey
+            entry.effect = response.effect
+            entry.fault = hang ? "commit-then-timeout" : "commit-then-5xx"
+            entry.status = hang ? nil : 500
+            ledger.record(entry)
+            return hang ? .hang : .respond(.json(500, ["message": "Internal Server Error (injected after commit)"]))
+        }
+    }
+}

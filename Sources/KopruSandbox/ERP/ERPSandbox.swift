@@ -1,0 +1,86 @@
+import Foundation
+import KopruCore
+import Synchronization
+
+/// The generic REST ERP of seed 000 and `specs/erp-generic.md` §A: `POST orders`, `GET stocks`
+/// → `[{"sku","qty"}]`, plus Köprü's proposals (order lookup, customers, shipments feed,
+/// `Idempotency-Key`). It validates like an ERP would: known product codes, whole quantities,
+/// totals that add up, a valid e-mail and tax number. Whether it honours `Idempotency-Key` is a
+/// setting, because most real ERPs do not — then only the hub's reconciliation prevents doubles.
+public final class ERPSandbox: Sendable {
+    public enum Auth: Sendable, Equatable {
+        case bearer(String)
+        case basic(user: String, password: String)
+        case header(name: String, value: String)
+    }
+
+    public struct Settings: Sendable {
+        public var auth: Auth = .bearer("erp-sandbox-key")
+        /// Where the API lives, with a trailing slash.
+        public var basePath = "/api/v2/"
+        public var honoursIdempotencyKey = true
+        /// Largest `page_size` accepted on `stocks`.
+        public var maxPageSize = 1000
+
+        public init() {}
+    }
+
+    public struct CreatedOrder: Sendable {
+        public var documentNumber: String
+        public var orderID: String
+        public var body: JSON
+    }
+
+    struct State {
+        var settings: Settings
+        var stock: [String: Int] = [:]
+        var orders: [CreatedOrder] = []
+        var idempotency: [String: String] = [:]
+        var customers: [String: (id: String, body: JSON)] = [:]
+        var shipments: [(orderID: String, carrier: String, tracking: String, at: Date)] = []
+    }
+
+    public let sandbox: Sandbox
+    let state: ERPStateBox
+
+    public init(settings: Settings = .init(), seed: UInt64 = 2) {
+        state = ERPStateBox(State(settings: settings))
+        var router = SandboxRouter()
+        ERPRoutes(state: state).register(on: &router, basePath: settings.basePath)
+        sandbox = Sandbox(name: "erp-rest", router: router, seed: seed) { _ in
+            .json(404, ["error": ["code": "NOT_FOUND", "message": "no such endpoint"]])
+        }
+    }
+
+    public var settings: Settings { state.withLock { $0.settings } }
+
+    public func configure(_ change: (inout Settings) -> Void) { state.withLock { change(&$0.settings) } }
+
+    public func setStock(code: String, quantity: Int) { state.withLock { $0.stock[code] = quantity } }
+
+    public func setStock(_ levels: [String: Int]) { state.withLock { $0.stock.merge(levels) { $1 } } }
+
+    public var productCodes: [String] { state.withLock { $0.stock.keys.sorted() } }
+
+    public var orders: [CreatedOrder] { state.withLock { $0.orders } }
+
+    /// How many documents the ERP holds for each order id (more than one is a double).
+    public var documentsPerOrder: [String: Int] {
+        state.withLock { state in state.orders.reduce(into: [:]) { $0[$1.orderID, default: 0] += 1 } }
+    }
+
+    public var customers: [String: JSON] { state.withLock { $0.customers.mapValues(\.body) } }
+
+    /// The warehouse ships an order: it appears in `GET shipments`.
+    public func ship(orderID: String, trackingNumber: String, carrier: String = "Horoz Lojistik", at: Date = Date()) {
+        state.withLock { $0.shipments.append((orderID, carrier, trackingNumber, at)) }
+    }
+}
+
+final class ERPStateBox: Sendable {
+    private let mutex: Mutex<ERPSandbox.State>
+
+    init(_ state: ERPSandbox.State) { mutex = Mutex(state) }
+
+    func withLock<Result: Sendable>(_ body: (inout ERPSandbox.State) -> Result) -> Result { mutex.withLock { body(&$0) } }
+}

@@ -1,0 +1,162 @@
+import ConnectorERPRest
+import ConnectorMagento2
+import Foundation
+import KopruConnectors
+import KopruCore
+import KopruEngine
+import KopruHTTPClient
+import KopruSandbox
+import KopruStore
+import KopruStoreSQLite
+import Logging
+
+struct TimedOut: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Waits for a condition without fixed sleeps: checks often, fails after the timeout.
+func eventually(_ what: String, timeout: Duration = .seconds(60), _ condition: @Sendable () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw TimedOut(what: what)
+}
+
+/// The production graph on sandboxes: a Magento store and a REST ERP served on loopback, an
+/// SQLite store in a temporary directory, the four seed-000 flows and a job processor, all
+/// talking real HTTP through AsyncHTTPClient.
+final class FlowHarness: Sendable {
+    let magento: MagentoSandbox
+    let erp: ERPSandbox
+    let magentoServer: SandboxServer
+    let erpServer: SandboxServer
+    let store: SQLiteStore
+    let directory: URL
+    let catalog: FlowCatalog
+    let connectors: ConnectorResolver
+
+    static let shop: ConnectionID = "shop"
+    static let erpID: ConnectionID = "erp"
+
+    init(
+        magentoSettings: [String: String] = [:], erpSettings: [String: String] = [:], overlap: Duration = .seconds(300),
+        configureMagento: (inout MagentoSandbox.Credentials, inout MagentoSandbox.Settings) -> Void = { _, _ in }
+    ) async throws {
+        magento = MagentoSandbox()
+        magento.configure(configureMagento)
+        erp = ERPSandbox()
+        erp.configure { $0.honoursIdempotencyKey = false }
+        magentoServer = try await SandboxServer(magento.sandbox)
+        erpServer = try await SandboxServer(erp.sandbox)
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-flow-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        store = try SQLiteStore(path: directory.appendingPathComponent("hub.db").path, secretBox: .ephemeral())
+        try await store.migrate()
+        let credentials = magento.credentials
+        try await store.saveConnection(
+            Connection(
+                id: Self.shop, type: "magento2", name: "Sandbox store",
+                settings: ["baseURL": magentoServer.baseURL.absoluteString, "pageSize": "100"].merging(magentoSettings) { $1 },
+                secrets: [
+                    "consumerKey": Secret(credentials.consumerKey), "consumerSecret": Secret(credentials.consumerSecret),
+                    "accessToken": Secret(credentials.accessToken), "accessTokenSecret": Secret(credentials.accessTokenSecret),
+                ]), now: Date())
+        try await store.saveConnection(
+            Connection(
+                id: Self.erpID, type: "erp-rest", name: "Sandbox ERP",
+                settings: ["baseURL": erpServer.baseURL.absoluteString + "/api/v2/", "timeoutSeconds": "1"].merging(erpSettings) { $1 },
+                secrets: ["api_key": Secret("erp-sandbox-key")]), now: Date())
+        catalog = FlowCatalog([
+            FlowDefinition(name: "orders", kind: .orders, source: Self.shop, target: Self.erpID, overlap: overlap),
+            FlowDefinition(
+                name: "stock", kind: .stock, source: Self.erpID, target: Self.shop, bulkPollInterval: .milliseconds(50)),
+            FlowDefinition(name: "customers", kind: .customers, source: Self.shop, target: Self.erpID),
+            FlowDefinition(name: "shipments", kind: .shipments, source: Self.erpID, target: Self.shop),
+        ])
+        connectors = ConnectorResolver(store: store, factory: Self.factory(transport: AsyncHTTPClientTransport()))
+    }
+
+    static func factory(transport: any HTTPTransport) -> ConnectorResolver.Factory {
+        { connection in
+            switch connection.type {
+            case "magento2":
+                try Magento2Connector(
+                    connection: connection.id, settings: connection.settings, secrets: connection.secrets, transport: transport)
+            case "erp-rest": try RESTERPConnector(settings: connection.settings, secrets: connection.secrets, transport: transport)
+            default: throw ConnectorError.permanent("no connector for \(connection.type)")
+            }
+        }
+    }
+
+    static let fastRetry = RetryPolicy.exponentialJitter(base: .milliseconds(20), cap: .milliseconds(300), maxAttempts: 40)
+
+    /// Runs a job processor until `condition` holds, then stops it.
+    func run(
+        until what: String, timeout: Duration = .seconds(120), erpConcurrency: Int = 32,
+        _ condition: @escaping @Sendable () async throws -> Bool
+    ) async throws {
+        var logger = Logger(label: "kopru.flow-test")
+        logger.logLevel = .critical
+        let registry = JobRegistry(JobRegistry.flows(catalog, connectors: connectors, store: store, retryPolicy: Self.fastRetry))
+        let processor = JobProcessor(
+            store: store, registry: registry,
+            configuration: JobProcessorConfiguration(
+                concurrency: 48, claimBatch: 48, leaseDuration: .seconds(30), pollInterval: .milliseconds(20),
+                defaultConnectionConcurrency: 8, connectionConcurrency: [Self.erpID: erpConcurrency]),
+            logger: logger)
+        let task = Task { try await processor.run() }
+        defer { processor.stop() }
+        do { try await eventually(what, timeout: timeout, condition) } catch {
+            processor.stop()
+            _ = try? await task.value
+            throw error
+        }
+        processor.stop()
+        _ = try? await task.value
+    }
+
+    func sync(_ flow: String, mode: String = "delta") async throws {
+        let definition = catalog.flows.first { $0.name == flow }!
+        _ = try await store.enqueue([definition.syncJob(mode: mode)], now: Date())
+    }
+
+    func jobs(kind: String, status: JobStatus? = nil) async throws -> [Job] {
+        try await store.jobs(JobFilter(statuses: status.map { [$0] }, kind: kind, limit: 100_000))
+    }
+
+    func unfinished() async throws -> Int {
+        let counts = try await store.jobCounts()
+        return (counts[.pending] ?? 0) + (counts[.running] ?? 0)
+    }
+
+    func shutdown() async {
+        await magentoServer.shutdown()
+        await erpServer.shutdown()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    // MARK: Sample data
+
+    static let address = MagentoSandbox.Address(firstName: "Ayşe", lastName: "Yılmaz", street: "Atatürk Cad. 1", city: "Kadıköy", region: "İstanbul")
+
+    func catalogue(_ count: Int) {
+        for index in 1...count {
+            let sku = String(format: "SKU-%04d", index)
+            magento.setStock(sku: sku, quantity: 0)
+            erp.setStock(code: sku, quantity: 10)
+        }
+    }
+
+    static func order(_ index: Int, skus: [String] = ["SKU-0001", "SKU-0002"], at: Date? = nil) -> MagentoSandbox.NewOrder {
+        var order = MagentoSandbox.NewOrder(
+            email: "musteri\(index)@example.com", address: address,
+            lines: skus.enumerated().map { offset, sku in
+                MagentoSandbox.OrderLine(sku: sku, name: "Ürün \(sku)", quantity: offset + 1, price: Decimal(string: "83.325")! + Decimal(offset))
+            }, shipping: Decimal(string: "29.90")!)
+        order.at = at
+        return order
+    }
+}
