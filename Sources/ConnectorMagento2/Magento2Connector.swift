@@ -133,6 +133,7 @@ public struct Magento2Connector: OrderFeed, OrderNotes, CustomerFeed, StockSink,
         }
     }
 
+    public var usesBulkStock: Bool { configuration.stockMode == .bulk }
     public var bulkOperationSize: Int { configuration.bulkOperationSize }
 
     public func submitStock(_ operations: [[StockLevel]]) async throws -> String {

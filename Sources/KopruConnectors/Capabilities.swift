@@ -104,6 +104,8 @@ public enum BulkOperationState: Hashable, Sendable {
 /// Writes stock asynchronously: a submission returns an id, and each operation (one chunk of
 /// rows) completes or fails later.
 public protocol BulkStockSink: Sendable {
+    /// False when this connection is set to write stock synchronously (a `StockSink`) instead.
+    var usesBulkStock: Bool { get }
     /// Rows per operation.
     var bulkOperationSize: Int { get }
     func submitStock(_ operations: [[StockLevel]]) async throws -> String

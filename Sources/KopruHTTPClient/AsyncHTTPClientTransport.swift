@@ -20,12 +20,17 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headers { outgoing.headers.add(name: field.name.rawName, value: field.value) }
         if !request.body.isEmpty { outgoing.body = .bytes(ByteBuffer(bytes: request.body)) }
-        let response = try await client.execute(outgoing, timeout: .nanoseconds(Int64(request.timeout.components.seconds * 1_000_000_000)))
+        let response = try await client.execute(outgoing, timeout: .nanoseconds(Self.nanoseconds(request.timeout)))
         var headers = HTTPFields()
         for (name, value) in response.headers {
             if let fieldName = HTTPField.Name(name) { headers.append(HTTPField(name: fieldName, value: value)) }
         }
         let body = try await response.body.collect(upTo: maximumResponseBytes)
         return InboundResponse(status: Int(response.status.code), headers: headers, body: Data(body.readableBytesView))
+    }
+
+    /// Whole nanoseconds, sub-second parts included (a 300 ms timeout must not become 0).
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 }

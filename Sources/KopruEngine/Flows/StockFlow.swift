@@ -63,7 +63,7 @@ public struct StockSyncJob: JobHandler {
     /// Rows per push job: ten bulk operations, or one synchronous request.
     func batchSize(_ flow: FlowDefinition) async throws -> Int {
         let target = try await connectors.resolve(flow.target, as: (any Sendable).self)
-        if let bulk = target as? any BulkStockSink { return bulk.bulkOperationSize * 10 }
+        if let bulk = target as? any BulkStockSink, bulk.usesBulkStock { return bulk.bulkOperationSize * 10 }
         if let sink = target as? any StockSink { return sink.stockBatchLimit * 10 }
         throw ConnectorError.permanent("connection \(flow.target) cannot take stock")
     }
@@ -104,7 +104,7 @@ public struct StockPushJob: JobHandler {
         let payload = try context.job.decodePayload(Payload.self)
         let flow = try catalog.flow(named: payload.flow)
         let target = try await connectors.resolve(flow.target, as: (any Sendable).self)
-        if let bulk = target as? any BulkStockSink {
+        if let bulk = target as? any BulkStockSink, bulk.usesBulkStock {
             let size = max(1, payload.operationSize ?? bulk.bulkOperationSize)
             let operations = stride(from: 0, to: payload.rows.count, by: size).map {
                 Array(payload.rows[$0..<min($0 + size, payload.rows.count)])
