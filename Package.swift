@@ -132,7 +132,7 @@ let package = Package(
             name: "kopru",
             dependencies: [
                 "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres", "KopruEngine", "KopruServer",
-                "KopruConnectors",
+                "KopruConnectors", "KopruHTTPClient", "KopruSandbox", "ConnectorMagento2", "ConnectorERPRest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

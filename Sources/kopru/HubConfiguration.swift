@@ -1,5 +1,7 @@
 import Foundation
+import KopruConnectors
 import KopruCore
+import KopruEngine
 import Yams
 
 /// Everything `kopru` reads from its YAML file (named by `KOPRU_CONFIG`) and the environment.
@@ -12,6 +14,27 @@ struct HubConfiguration: Equatable {
         var kind: String
         var connection: String?
         var payload: String
+    }
+
+    struct ConnectionEntry: Equatable {
+        var id: String
+        var type: String
+        var name: String
+        var settings: [String: String]
+        /// Literal values, or `env:NAME` to read one from the environment.
+        var secrets: [String: String]
+    }
+
+    struct FlowEntry: Equatable {
+        var name: String
+        var kind: String
+        var from: String
+        var to: String
+        var schedule: String?
+        var timeZone: String
+        var overlapSeconds: Int
+        var notes: Bool
+        var exportStatuses: [String]
     }
 
     var store = "sqlite:./kopru.db"
@@ -32,6 +55,8 @@ struct HubConfiguration: Equatable {
     var eventRetentionDays = 30
     var schedulerTermSeconds = 10.0
     var schedules: [ScheduleEntry] = []
+    var connections: [ConnectionEntry] = []
+    var flows: [FlowEntry] = []
 
     /// A configuration problem, naming the key (`workers.concurrency`) or variable.
     struct Problem: Error, CustomStringConvertible, Equatable {
@@ -67,7 +92,10 @@ struct HubConfiguration: Equatable {
         guard let root else { return }
         guard let map = root as? [String: Any] else { throw Problem(key: "(top level)", message: "must be a mapping") }
         let reader = YAMLReader(map: map, path: "")
-        try reader.allow(["store", "durability", "http", "masterKey", "log", "workers", "events", "scheduler", "schedules"])
+        try reader.allow([
+            "store", "durability", "http", "masterKey", "log", "workers", "events", "scheduler", "schedules", "connections",
+            "flows",
+        ])
         store = try reader.string("store") ?? store
         durability = try reader.string("durability") ?? durability
         masterKey = try reader.string("masterKey") ?? masterKey
@@ -125,6 +153,28 @@ struct HubConfiguration: Equatable {
                     timeZone: try entry.string("timeZone") ?? "Europe/Istanbul", kind: try job.requiredString("kind"),
                     connection: try job.string("connection"), payload: payload))
         }
+        try applyFlows(reader)
+    }
+
+    mutating func applyFlows(_ reader: YAMLReader) throws {
+        for entry in try reader.list("connections") {
+            try entry.allow(["id", "type", "name", "settings", "secrets"])
+            let id = try entry.requiredString("id")
+            connections.append(
+                ConnectionEntry(
+                    id: id, type: try entry.requiredString("type"), name: try entry.string("name") ?? id,
+                    settings: try entry.flattened("settings"), secrets: try entry.flattened("secrets")))
+        }
+        for entry in try reader.list("flows") {
+            try entry.allow(["name", "kind", "from", "to", "schedule", "timeZone", "overlapSeconds", "notes", "exportStatuses"])
+            flows.append(
+                FlowEntry(
+                    name: try entry.requiredString("name"), kind: try entry.requiredString("kind"),
+                    from: try entry.requiredString("from"), to: try entry.requiredString("to"),
+                    schedule: try entry.string("schedule"), timeZone: try entry.string("timeZone") ?? "Europe/Istanbul",
+                    overlapSeconds: try entry.int("overlapSeconds") ?? 300, notes: (try entry.string("notes") ?? "true") == "true",
+                    exportStatuses: try entry.stringList("exportStatuses") ?? ["accepted"]))
+        }
     }
 
     mutating func apply(environment: [String: String]) throws {
@@ -172,6 +222,7 @@ struct HubConfiguration: Equatable {
         guard schedulerTermSeconds >= 1 else { throw Problem(key: "scheduler.termSeconds", message: "must be at least 1") }
         guard leaseSeconds >= 0.1 else { throw Problem(key: "workers.leaseSeconds", message: "must be at least 0.1") }
         guard shutdownGraceSeconds >= 0 else { throw Problem(key: "workers.shutdownGraceSeconds", message: "must not be negative") }
+        try validateFlows()
         var names = Set<String>()
         for (index, schedule) in schedules.enumerated() {
             guard names.insert(schedule.name).inserted else {
@@ -186,12 +237,38 @@ struct HubConfiguration: Equatable {
         }
     }
 
+    func validateFlows() throws {
+        var names = Set<String>()
+        for (index, flow) in flows.enumerated() {
+            let key = "flows[\(index)]"
+            guard names.insert(flow.name).inserted else { throw Problem(key: "\(key).name", message: "repeats \"\(flow.name)\"") }
+            guard FlowDefinition.Kind(rawValue: flow.kind) != nil else {
+                throw Problem(key: "\(key).kind", message: "must be one of orders, stock, customers, shipments")
+            }
+            if let cron = flow.schedule {
+                do { _ = try CronExpression(cron) } catch {
+                    throw Problem(key: "\(key).schedule", message: "is not a cron expression: \(error.message)")
+                }
+            }
+            guard TimeZone(identifier: flow.timeZone) != nil else { throw Problem(key: "\(key).timeZone", message: "is not a time zone name") }
+            guard flow.overlapSeconds >= 0 else { throw Problem(key: "\(key).overlapSeconds", message: "must not be negative") }
+            for status in flow.exportStatuses where OrderStatus(rawValue: status) == nil {
+                throw Problem(
+                    key: "\(key).exportStatuses",
+                    message: "\"\(status)\" is not a status (known: \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+        }
+        for (index, connection) in connections.enumerated() where ConnectorType.named(connection.type) == nil {
+            throw Problem(key: "connections[\(index)].type", message: "is not a connector type")
+        }
+    }
+
     /// The SQLite file, for `sqlite:PATH`.
     var sqlitePath: String? { store.hasPrefix("sqlite:") ? String(store.dropFirst("sqlite:".count)) : nil }
 }
 
 /// Typed reads from a YAML mapping, with errors that name the full key.
-private struct YAMLReader {
+struct YAMLReader {
     let map: [String: Any]
     let path: String
 
@@ -250,6 +327,33 @@ private struct YAMLReader {
             }
             return YAMLReader(map: inner, path: "\(key(name))[\(index)]")
         }
+    }
+
+    /// A mapping of settings, nested maps joined with dots (`stock: {mode: bulk}` → `stock.mode`).
+    func flattened(_ name: String) throws -> [String: String] {
+        guard let value = map[name] else { return [:] }
+        guard let inner = value as? [String: Any] else { throw HubConfiguration.Problem(key: key(name), message: "must be a mapping") }
+        var result: [String: String] = [:]
+        func walk(_ node: [String: Any], _ prefix: String) throws {
+            for (childKey, child) in node {
+                let path = prefix.isEmpty ? childKey : "\(prefix).\(childKey)"
+                if let nested = child as? [String: Any] {
+                    try walk(nested, path)
+                } else if child is String || child is Int || child is Double || child is Bool {
+                    result[path] = "\(child)"
+                } else {
+                    throw HubConfiguration.Problem(key: "\(key(name)).\(path)", message: "must be a text, number or mapping")
+                }
+            }
+        }
+        try walk(inner, "")
+        return result
+    }
+
+    func stringList(_ name: String) throws -> [String]? {
+        guard let value = map[name] else { return nil }
+        guard let items = value as? [Any] else { throw HubConfiguration.Problem(key: key(name), message: "must be a list") }
+        return items.map { "\($0)" }
     }
 
     /// A nested value re-encoded as JSON (a job payload).

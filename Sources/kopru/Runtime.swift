@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KopruConnectors
 import KopruCore
 import KopruEngine
 import KopruStore
@@ -79,13 +80,69 @@ enum Runtime {
             shutdownGrace: .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000)))
     }
 
-    /// The job kinds this build can run. Connector flows join here as they arrive.
-    static func registry(store: any Store) -> JobRegistry {
-        JobRegistry([ProbeJob(), WebhookReceivedJob(store: store)])
+    static func flowCatalog(_ configuration: HubConfiguration) -> FlowCatalog {
+        FlowCatalog(
+            configuration.flows.map { entry in
+                FlowDefinition(
+                    name: entry.name, kind: FlowDefinition.Kind(rawValue: entry.kind)!, source: ConnectionID(entry.from),
+                    target: ConnectionID(entry.to), overlap: .seconds(entry.overlapSeconds),
+                    exportStatuses: Set(entry.exportStatuses.compactMap(OrderStatus.init(rawValue:))), notes: entry.notes)
+            })
+    }
+
+    /// The job kinds this build can run: the flows' jobs, and the webhook job, which makes the
+    /// flows fed by the sending connection poll now.
+    static func registry(
+        store: any Store, catalog: FlowCatalog = FlowCatalog([]), connectors: HubConnectors = HubConnectors(),
+        retryPolicy: RetryPolicy = .exponentialJitter()
+    ) -> JobRegistry {
+        JobRegistry(
+            [ProbeJob(), WebhookReceivedJob(store: store, followUp: { catalog.jobs(afterWebhookFrom: $0) })]
+                + JobRegistry.flows(catalog, connectors: connectors.resolver(store: store), store: store, retryPolicy: retryPolicy))
+    }
+
+    /// Connections declared in the configuration file are written to the store at start, so the
+    /// file is the truth for them; secrets given as `env:NAME` are read from the environment.
+    static func applyConnections(
+        _ configuration: HubConfiguration, to store: any Store, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws {
+        for (index, entry) in configuration.connections.enumerated() {
+            var secrets: [String: Secret] = [:]
+            for (name, value) in entry.secrets {
+                if value.hasPrefix("env:") {
+                    let variable = String(value.dropFirst(4))
+                    guard let found = environment[variable], !found.isEmpty else {
+                        throw HubConfiguration.Problem(key: "connections[\(index)].secrets.\(name)", message: "names \(variable), which is not set")
+                    }
+                    secrets[name] = Secret(found)
+                } else {
+                    secrets[name] = Secret(value)
+                }
+            }
+            let paused = try await store.connection(ConnectionID(entry.id))?.paused ?? false
+            try await store.saveConnection(
+                Connection(id: ConnectionID(entry.id), type: entry.type, name: entry.name, settings: entry.settings, secrets: secrets, paused: paused),
+                now: Date())
+        }
+    }
+
+    /// Each flow's safety-net schedule: its own, or every minute for orders, every 5 minutes
+    /// for customers and shipments, hourly for stock (seed 000).
+    static func flowSchedules(_ configuration: HubConfiguration) throws -> [Schedule] {
+        let catalog = flowCatalog(configuration)
+        return try zip(configuration.flows, catalog.flows).map { entry, flow in
+            let cron =
+                entry.schedule
+                ?? ["orders": "* * * * *", "stock": "0 * * * *", "customers": "*/5 * * * *", "shipments": "*/5 * * * *"][entry.kind]!
+            let payload = try JSONEncoder.kopru.encode(SyncRequest(flow: entry.kind, mode: "delta", name: entry.name))
+            return .job(
+                name: "flow:\(entry.name)", cron: try CronExpression(cron), timeZone: TimeZone(identifier: entry.timeZone)!,
+                kind: flow.syncKind, payload: payload, connection: flow.source, priority: 5)
+        }
     }
 
     static func schedules(_ configuration: HubConfiguration) throws -> [Schedule] {
-        try configuration.schedules.map { entry in
+        try flowSchedules(configuration) + configuration.schedules.map { entry in
             .job(
                 name: entry.name, cron: try CronExpression(entry.cron), timeZone: TimeZone(identifier: entry.timeZone)!,
                 kind: entry.kind, payload: Data(entry.payload.utf8), connection: entry.connection.map { ConnectionID($0) })

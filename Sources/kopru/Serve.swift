@@ -39,6 +39,7 @@ struct Serve: AsyncParsableCommand {
         HubMetrics.bootstrap()
         let logger = Logger(label: "kopru")
         let store = try await Runtime.openStore(configuration)
+        try await Runtime.applyConnections(configuration, to: store)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if role != .worker {
             let dependencies = HubServerDependencies(
@@ -53,7 +54,7 @@ struct Serve: AsyncParsableCommand {
         if role != .web {
             let processorConfiguration = Runtime.processorConfiguration(configuration)
             let processor = JobProcessor(
-                store: store, registry: Runtime.registry(store: store), configuration: processorConfiguration,
+                store: store, registry: Runtime.registry(store: store, catalog: Runtime.flowCatalog(configuration)), configuration: processorConfiguration,
                 logger: Logger(label: "kopru.jobs"))
             let scheduler = Scheduler(
                 store: store, schedules: try Runtime.schedules(configuration), holder: processorConfiguration.workerID,

@@ -62,6 +62,8 @@ public final class ERPSandbox: Sendable {
 
     public var productCodes: [String] { state.withLock { $0.stock.keys.sorted() } }
 
+    public func stockLevel(code: String) -> Int? { state.withLock { $0.stock[code] } }
+
     public var orders: [CreatedOrder] { state.withLock { $0.orders } }
 
     /// How many documents the ERP holds for each order id (more than one is a double).

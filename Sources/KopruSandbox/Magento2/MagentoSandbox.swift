@@ -124,6 +124,7 @@ public final class MagentoSandbox: Sendable {
         var bulks: [String: (submittedAt: Date, operations: [BulkOperation])] = [:]
         var shipments: [(id: Int, orderID: Int, tracks: [JSON], items: [JSON])] = []
         var nextHistoryID = 1
+        var stockRowsApplied = 0
         var credentials: Credentials
         var settings: Settings
     }
@@ -160,6 +161,9 @@ public final class MagentoSandbox: Sendable {
     public func stock(sku: String) -> (quantity: Int, inStock: Bool)? { state.withLock { $0.stock[sku] } }
 
     public var skus: [String] { state.withLock { $0.stock.keys.sorted() } }
+
+    /// Stock rows written so far, by any of the three stock APIs.
+    public var stockRowsApplied: Int { state.withLock { $0.stockRowsApplied } }
 
     // MARK: Orders
 

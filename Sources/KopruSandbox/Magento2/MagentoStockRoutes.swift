@@ -22,6 +22,7 @@ extension MagentoRoutes {
         for row in rows {
             guard let sku = row["sku"]?.string, let quantity = row["quantity"]?.int else { continue }
             state.stock[sku] = (quantity, row["status"]?.int == 1)
+            state.stockRowsApplied += 1
         }
     }
 
@@ -122,6 +123,7 @@ extension MagentoRoutes {
             }
             let count = Int(quantity.plainString) ?? 0
             state.stock[sku] = (count, item["is_in_stock"]?.bool ?? (count > 0))
+            state.stockRowsApplied += 1
             return .json(200, 1, businessKey: sku, effect: "stock:1")
         }
     }

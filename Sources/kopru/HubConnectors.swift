@@ -1,0 +1,46 @@
+import ConnectorERPRest
+import ConnectorMagento2
+import Foundation
+import KopruConnectors
+import KopruEngine
+import KopruHTTPClient
+import KopruStore
+import Logging
+import Synchronization
+
+/// Which connector serves which connection type: the one place that knows every connector.
+/// Connectors are kept per stored connection value, so an admin token or similar session
+/// survives between jobs, and any change to the connection builds a fresh one.
+final class HubConnectors: Sendable {
+    private let transport: any HTTPTransport
+    private let cache = Mutex<[Connection: any Sendable]>([:])
+
+    init(transport: any HTTPTransport = MiddlewareTransport(
+        AsyncHTTPClientTransport(), middleware: [LoggingMiddleware(logger: Logger(label: "kopru.http"))]))
+    {
+        self.transport = transport
+    }
+
+    func resolver(store: any Store) -> ConnectorResolver {
+        ConnectorResolver(store: store) { connection in try self.connector(for: connection) }
+    }
+
+    func connector(for connection: Connection) throws -> any Sendable {
+        if let cached = cache.withLock({ $0[connection] }) { return cached }
+        let made: any Sendable
+        switch connection.type {
+        case "magento2":
+            made = try Magento2Connector(
+                connection: connection.id, settings: connection.settings, secrets: connection.secrets, transport: transport)
+        case "erp-rest":
+            made = try RESTERPConnector(settings: connection.settings, secrets: connection.secrets, transport: transport)
+        default:
+            throw ConnectorError.permanent("no connector for type \(connection.type) in this build yet")
+        }
+        cache.withLock { cache in
+            cache = cache.filter { $0.key.id != connection.id }
+            cache[connection] = made
+        }
+        return made
+    }
+}
