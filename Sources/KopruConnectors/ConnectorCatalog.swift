@@ -21,4 +21,19 @@ public struct ConnectorType: Hashable, Sendable {
     ]
 
     public static func named(_ id: String) -> ConnectorType? { all.first { $0.id == id } }
+
+    /// `webhook.*` settings a connection of this type starts with (its own settings win).
+    /// Magento: what Köprü's companion module (integrations/magento2) sends.
+    public static func webhookDefaults(for type: String) -> [String: String] {
+        switch type {
+        case "magento2":
+            [
+                "webhook.signatureHeader": "X-Kopru-Signature", "webhook.encoding": "hex", "webhook.signaturePrefix": "sha256=",
+                "webhook.signedBytes": "timestamp.body", "webhook.timestampHeader": "X-Kopru-Timestamp",
+                "webhook.toleranceSeconds": "300", "webhook.deliveryIdHeader": "X-Kopru-Delivery",
+                "webhook.topicHeader": "X-Kopru-Topic",
+            ]
+        default: [:]
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KopruConnectors
 import KopruCore
 import KopruStore
 import Synchronization
@@ -33,7 +34,7 @@ final class ConnectionDirectory: Sendable {
         if let current = cached.withLock({ $0 }), ContinuousClock.now - current.loaded < lifetime { return current.entries }
         var entries: [ConnectionID: Entry] = [:]
         for connection in try await store.connections() {
-            entries[connection.id] = Entry(connection: connection, webhook: try? WebhookSettings(settings: connection.settings))
+            entries[connection.id] = Entry(connection: connection, webhook: try? WebhookSettings(settings: ConnectorType.webhookDefaults(for: connection.type).merging(connection.settings) { $1 }))
         }
         let loaded = (entries, ContinuousClock.now)
         cached.withLock { $0 = loaded }

@@ -88,7 +88,7 @@ struct IntegrationRoutes: Sendable {
         }
         for (key, value) in settingChanges { connection.settings[key] = value }
         for (key, value) in secretChanges { connection.secrets[key] = value.map(Secret.init) }
-        _ = try WebhookSettings(settings: connection.settings)
+        _ = try WebhookSettings(settings: ConnectorType.webhookDefaults(for: connection.type).merging(connection.settings) { $1 })
         try await store.saveConnection(connection, now: now())
         directory.invalidate()
         return .json(ConnectionView(connection), status: existing == nil ? .created : .ok)
