@@ -110,7 +110,7 @@ struct WebhookIntakeTests {
         let hub = try await HubFixture()
         defer { hub.cleanUp() }
         try await hub.addWebhookConnection(
-            settings: ["webhook.allowedIPs": "127.0.0.0/8", "webhook.ratePerSecond": "1", "webhook.burst": "3"])
+            settings: ["webhook.allowedIPs": "127.0.0.0/8", "webhook.ratePerSecond": "0.01", "webhook.burst": "3"])
         try await hub.live { client in
             var statuses: [HTTPResponse.Status] = []
             var retryAfter: String?
