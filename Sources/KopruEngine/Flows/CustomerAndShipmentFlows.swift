@@ -7,25 +7,19 @@ import KopruStore
 /// become `customer.export` jobs, once each.
 public struct CustomerPollJob: JobHandler {
     public let kind = "sync.customers"
-    let catalog: FlowCatalog
-    let connectors: ConnectorResolver
-    let store: any Store
+    let environment: FlowEnvironment
 
-    public init(catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store) {
-        self.catalog = catalog
-        self.connectors = connectors
-        self.store = store
+    public init(_ environment: FlowEnvironment) {
+        self.environment = environment
     }
 
     public func run(_ context: JobContext) async throws -> JobResult {
         let request = (try? context.job.decodePayload(SyncRequest.self)) ?? SyncRequest()
         var effects: [StoreEffect] = []
-        for flow in catalog.flows(.customers, from: context.job.connection, request: request) {
-            let feed = try await connectors.resolve(flow.source, as: (any CustomerFeed).self)
-            let cursorName = "flow:\(flow.name)"
-            let stored = try await store.cursor(connection: flow.source, name: cursorName).flatMap { FeedPosition(cursorValue: $0.value) }
-            let high = request.isFull ? FeedPosition.beginning : (stored ?? .beginning)
-            var position = high == .beginning ? high : FeedPosition(updatedAt: high.updatedAt.addingTimeInterval(-flow.overlap.seconds), id: 0)
+        for flow in environment.catalog.flows(.customers, from: context.job.connection, request: request) {
+            let feed = try await environment.connectors.resolve(flow.source, as: (any CustomerFeed).self)
+            let (_, high, start) = try await environment.feedStart(flow, full: request.isFull)
+            var position = start
             var newest = high
             var count = 0
             while count < 5_000 {
@@ -45,7 +39,7 @@ public struct CustomerPollJob: JobHandler {
                 newest = max(newest, last.position)
             }
             effects.append(
-                .setCursor(SyncCursor(connection: flow.source, name: cursorName, value: newest.cursorValue, updatedAt: context.now)))
+                .setCursor(SyncCursor(connection: flow.source, name: flow.cursorName, value: newest.cursorValue, updatedAt: context.now)))
         }
         return .done(effects)
     }
@@ -63,22 +57,18 @@ public struct CustomerExportJob: JobHandler {
     public static let kind = "customer.export"
     public var kind: String { Self.kind }
     public let retryPolicy: RetryPolicy
-    let catalog: FlowCatalog
-    let connectors: ConnectorResolver
-    let store: any Store
+    let environment: FlowEnvironment
 
-    public init(catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store, retryPolicy: RetryPolicy = .exponentialJitter()) {
-        self.catalog = catalog
-        self.connectors = connectors
-        self.store = store
+    public init(_ environment: FlowEnvironment, retryPolicy: RetryPolicy = .exponentialJitter()) {
+        self.environment = environment
         self.retryPolicy = retryPolicy
     }
 
     public func run(_ context: JobContext) async throws -> JobResult {
         let payload = try context.job.decodePayload(Payload.self)
-        let flow = try catalog.flow(named: payload.flow)
-        if try await store.binding(connection: flow.target, entity: "customer", internalID: payload.reference) != nil { return .done }
-        let sink = try await connectors.resolve(flow.target, as: (any CustomerSink).self)
+        let flow = try environment.catalog.flow(named: payload.flow)
+        if try await environment.store.binding(connection: flow.target, entity: "customer", internalID: payload.reference) != nil { return .done }
+        let sink = try await environment.connectors.resolve(flow.target, as: (any CustomerSink).self)
         var id: String?
         if context.attempt > 1 { id = try await sink.findCustomer(reference: payload.reference) }
         if id == nil {
@@ -104,30 +94,25 @@ public struct CustomerExportJob: JobHandler {
 /// jobs on the channel order they belong to (found through the order's binding).
 public struct ShipmentPollJob: JobHandler {
     public let kind = "sync.shipments"
-    let catalog: FlowCatalog
-    let connectors: ConnectorResolver
-    let store: any Store
+    let environment: FlowEnvironment
 
-    public init(catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store) {
-        self.catalog = catalog
-        self.connectors = connectors
-        self.store = store
+    public init(_ environment: FlowEnvironment) {
+        self.environment = environment
     }
 
     public func run(_ context: JobContext) async throws -> JobResult {
         let request = (try? context.job.decodePayload(SyncRequest.self)) ?? SyncRequest()
         var effects: [StoreEffect] = []
-        for flow in catalog.flows(.shipments, from: context.job.connection, request: request) {
-            let feed = try await connectors.resolve(flow.source, as: (any ShipmentFeed).self)
-            let cursorName = "flow:\(flow.name)"
-            let stored = try await store.cursor(connection: flow.source, name: cursorName).flatMap { Int64($0.value) }
+        for flow in environment.catalog.flows(.shipments, from: context.job.connection, request: request) {
+            let feed = try await environment.connectors.resolve(flow.source, as: (any ShipmentFeed).self)
+            let stored = try await environment.store.cursor(connection: flow.source, name: flow.cursorName).flatMap { Int64($0.value) }
             let since = request.isFull || stored == nil ? Date(timeIntervalSince1970: 0) : Date(millisecondsSince1970: stored!)
             var newest = since
             var unknown: [String] = []
             for notice in try await feed.shippedOrders(since: since.addingTimeInterval(-flow.overlap.seconds)) {
                 newest = max(newest, notice.shippedAt)
                 let orderID = "\(flow.target.rawValue):\(notice.orderReference)"
-                guard let order = try await store.binding(connection: flow.target, entity: "order", internalID: orderID) else {
+                guard let order = try await environment.store.binding(connection: flow.target, entity: "order", internalID: orderID) else {
                     unknown.append(notice.orderReference)
                     continue
                 }
@@ -148,7 +133,7 @@ public struct ShipmentPollJob: JobHandler {
             effects.append(
                 .setCursor(
                     SyncCursor(
-                        connection: flow.source, name: cursorName, value: "\(newest.millisecondsSince1970)", updatedAt: context.now)))
+                        connection: flow.source, name: flow.cursorName, value: "\(newest.millisecondsSince1970)", updatedAt: context.now)))
         }
         return .done(effects)
     }
@@ -166,19 +151,17 @@ public struct ShipmentCreateJob: JobHandler {
     public static let kind = "shipment.create"
     public var kind: String { Self.kind }
     public let retryPolicy: RetryPolicy
-    let catalog: FlowCatalog
-    let connectors: ConnectorResolver
+    let environment: FlowEnvironment
 
-    public init(catalog: FlowCatalog, connectors: ConnectorResolver, retryPolicy: RetryPolicy = .exponentialJitter()) {
-        self.catalog = catalog
-        self.connectors = connectors
+    public init(_ environment: FlowEnvironment, retryPolicy: RetryPolicy = .exponentialJitter()) {
+        self.environment = environment
         self.retryPolicy = retryPolicy
     }
 
     public func run(_ context: JobContext) async throws -> JobResult {
         let payload = try context.job.decodePayload(Payload.self)
-        let flow = try catalog.flow(named: payload.flow)
-        let sink = try await connectors.resolve(flow.target, as: (any OrderShipmentSink).self)
+        let flow = try environment.catalog.flow(named: payload.flow)
+        let sink = try await environment.connectors.resolve(flow.target, as: (any OrderShipmentSink).self)
         let tracking = payload.notice.trackingNumber
         var id: String?
         if context.attempt > 1 { id = try await sink.findShipment(externalID: payload.orderExternalID, trackingNumber: tracking) }

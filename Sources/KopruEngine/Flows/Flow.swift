@@ -139,23 +139,51 @@ extension FeedPosition {
     static let beginning = FeedPosition(updatedAt: Date(timeIntervalSince1970: 0), id: 0)
 }
 
+/// What every flow job reads: the configured flows, the connectors and the store.
+public struct FlowEnvironment: Sendable {
+    public let catalog: FlowCatalog
+    public let connectors: ConnectorResolver
+    public let store: any Store
+
+    public init(catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store) {
+        self.catalog = catalog
+        self.connectors = connectors
+        self.store = store
+    }
+
+    /// Where a feed poll starts: the stored position rewound by the flow's overlap (rows that
+    /// commit late carry an older `updated_at`), or the beginning for a full run. `high` is the
+    /// stored position itself, which the poll's cursor never moves below.
+    func feedStart(_ flow: FlowDefinition, full: Bool) async throws -> (stored: FeedPosition?, high: FeedPosition, start: FeedPosition) {
+        let stored = try await store.cursor(connection: flow.source, name: flow.cursorName).flatMap { FeedPosition(cursorValue: $0.value) }
+        let high = full ? FeedPosition.beginning : (stored ?? .beginning)
+        let start = high == .beginning ? high : FeedPosition(updatedAt: high.updatedAt.addingTimeInterval(-flow.overlap.seconds), id: 0)
+        return (stored, high, start)
+    }
+}
+
+extension FlowDefinition {
+    var cursorName: String { "flow:\(name)" }
+}
+
 extension JobRegistry {
     /// Every flow job: the polls and syncs that flows start, and the exports, notes, pushes and
     /// shipments they enqueue. `retryPolicy` applies to the jobs that call a target.
     public static func flows(
         _ catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store, retryPolicy: RetryPolicy = .exponentialJitter()
     ) -> [any JobHandler] {
-        [
-            OrderPollJob(catalog: catalog, connectors: connectors, store: store),
-            OrderExportJob(catalog: catalog, connectors: connectors, store: store, retryPolicy: retryPolicy),
-            OrderNoteJob(catalog: catalog, connectors: connectors, retryPolicy: retryPolicy),
-            StockSyncJob(catalog: catalog, connectors: connectors, store: store),
-            StockPushJob(catalog: catalog, connectors: connectors, retryPolicy: retryPolicy),
-            BulkStatusJob(catalog: catalog, connectors: connectors),
-            CustomerPollJob(catalog: catalog, connectors: connectors, store: store),
-            CustomerExportJob(catalog: catalog, connectors: connectors, store: store, retryPolicy: retryPolicy),
-            ShipmentPollJob(catalog: catalog, connectors: connectors, store: store),
-            ShipmentCreateJob(catalog: catalog, connectors: connectors, retryPolicy: retryPolicy),
+        let environment = FlowEnvironment(catalog: catalog, connectors: connectors, store: store)
+        return [
+            OrderPollJob(environment),
+            OrderExportJob(environment, retryPolicy: retryPolicy),
+            OrderNoteJob(environment, retryPolicy: retryPolicy),
+            StockSyncJob(environment),
+            StockPushJob(environment, retryPolicy: retryPolicy),
+            BulkStatusJob(environment),
+            CustomerPollJob(environment),
+            CustomerExportJob(environment, retryPolicy: retryPolicy),
+            ShipmentPollJob(environment),
+            ShipmentCreateJob(environment, retryPolicy: retryPolicy),
         ]
     }
 }

@@ -10,23 +10,19 @@ import KopruStore
 /// and an unchanged version is skipped (stored version).
 public struct OrderPollJob: JobHandler {
     public let kind = "sync.orders"
-    let catalog: FlowCatalog
-    let connectors: ConnectorResolver
-    let store: any Store
+    let environment: FlowEnvironment
     /// Most orders one run reads; the next run continues from there.
     let maxPerRun: Int
 
-    public init(catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store, maxPerRun: Int = 5_000) {
-        self.catalog = catalog
-        self.connectors = connectors
-        self.store = store
+    public init(_ environment: FlowEnvironment, maxPerRun: Int = 5_000) {
+        self.environment = environment
         self.maxPerRun = maxPerRun
     }
 
     public func run(_ context: JobContext) async throws -> JobResult {
         let request = (try? context.job.decodePayload(SyncRequest.self)) ?? SyncRequest()
         var effects: [StoreEffect] = []
-        for flow in catalog.flows(.orders, from: context.job.connection, request: request) {
+        for flow in environment.catalog.flows(.orders, from: context.job.connection, request: request) {
             effects += try await poll(flow, full: request.isFull, context: context)
         }
         return .done(effects)
@@ -35,11 +31,9 @@ public struct OrderPollJob: JobHandler {
     static let versionEntity = "order.version"
 
     func poll(_ flow: FlowDefinition, full: Bool, context: JobContext) async throws -> [StoreEffect] {
-        let feed = try await connectors.resolve(flow.source, as: (any OrderFeed).self)
-        let cursorName = "flow:\(flow.name)"
-        let stored = try await store.cursor(connection: flow.source, name: cursorName).flatMap { FeedPosition(cursorValue: $0.value) }
-        let high = full ? FeedPosition.beginning : (stored ?? .beginning)
-        var position = high == .beginning ? high : FeedPosition(updatedAt: high.updatedAt.addingTimeInterval(-flow.overlap.seconds), id: 0)
+        let feed = try await environment.connectors.resolve(flow.source, as: (any OrderFeed).self)
+        let (stored, high, start) = try await environment.feedStart(flow, full: full)
+        var position = start
         var newest = high
         var effects: [StoreEffect] = []
         var (seen, exported) = (0, 0)
@@ -47,7 +41,7 @@ public struct OrderPollJob: JobHandler {
             let page = try await feed.orders(after: position, limit: 100)
             guard let last = page.last else { break }
             seen += page.count
-            let versions = try await store.snapshots(
+            let versions = try await environment.store.snapshots(
                 connection: flow.source, entity: Self.versionEntity, keys: page.map(\.externalID))
             var snapshots: [SnapshotEntry] = []
             for item in page where versions[item.externalID] != item.version {
@@ -68,7 +62,7 @@ public struct OrderPollJob: JobHandler {
         }
         if newest != high || stored == nil {
             effects.append(
-                .setCursor(SyncCursor(connection: flow.source, name: cursorName, value: newest.cursorValue, updatedAt: context.now)))
+                .setCursor(SyncCursor(connection: flow.source, name: flow.cursorName, value: newest.cursorValue, updatedAt: context.now)))
         }
         effects.append(
             .log(
@@ -92,14 +86,10 @@ public struct OrderExportJob: JobHandler {
     public static let kind = "order.export"
     public var kind: String { Self.kind }
     public let retryPolicy: RetryPolicy
-    let catalog: FlowCatalog
-    let connectors: ConnectorResolver
-    let store: any Store
+    let environment: FlowEnvironment
 
-    public init(catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store, retryPolicy: RetryPolicy = .exponentialJitter()) {
-        self.catalog = catalog
-        self.connectors = connectors
-        self.store = store
+    public init(_ environment: FlowEnvironment, retryPolicy: RetryPolicy = .exponentialJitter()) {
+        self.environment = environment
         self.retryPolicy = retryPolicy
     }
 
@@ -111,13 +101,13 @@ public struct OrderExportJob: JobHandler {
 
     public func run(_ context: JobContext) async throws -> JobResult {
         let payload = try context.job.decodePayload(Payload.self)
-        let flow = try catalog.flow(named: payload.flow)
+        let flow = try environment.catalog.flow(named: payload.flow)
         let order = payload.order
-        if try await store.binding(connection: flow.target, entity: "order", internalID: order.id.rawValue) != nil {
+        if try await environment.store.binding(connection: flow.target, entity: "order", internalID: order.id.rawValue) != nil {
             return .done
         }
         try order.validate()
-        let sink = try await connectors.resolve(flow.target, as: (any OrderSink).self)
+        let sink = try await environment.connectors.resolve(flow.target, as: (any OrderSink).self)
         let key = "\(flow.target.rawValue):\(order.source.externalNumber ?? order.source.externalID)"
         var reference: String?
         var how = "exported"
@@ -155,7 +145,7 @@ public struct OrderExportJob: JobHandler {
 
     /// The merchant sees a final failure on the order itself, as the seed's module did.
     public func deadLetterEffects(_ job: Job, reason: String, now: Date) -> [StoreEffect] {
-        guard let payload = try? job.decodePayload(Payload.self), let flow = try? catalog.flow(named: payload.flow), flow.notes,
+        guard let payload = try? job.decodePayload(Payload.self), let flow = try? environment.catalog.flow(named: payload.flow), flow.notes,
             let note = try? OrderNoteJob.job(
                 flow: flow, order: payload.order,
                 note: "ERP'YE GÖNDERİLEMEDİ (Köprü iş #\(job.id), hata listesinde): \(reason.prefix(300))")
@@ -176,12 +166,10 @@ public struct OrderNoteJob: JobHandler {
     public static let kind = "order.note"
     public var kind: String { Self.kind }
     public let retryPolicy: RetryPolicy
-    let catalog: FlowCatalog
-    let connectors: ConnectorResolver
+    let environment: FlowEnvironment
 
-    public init(catalog: FlowCatalog, connectors: ConnectorResolver, retryPolicy: RetryPolicy = .exponentialJitter()) {
-        self.catalog = catalog
-        self.connectors = connectors
+    public init(_ environment: FlowEnvironment, retryPolicy: RetryPolicy = .exponentialJitter()) {
+        self.environment = environment
         self.retryPolicy = retryPolicy
     }
 
@@ -193,8 +181,8 @@ public struct OrderNoteJob: JobHandler {
 
     public func run(_ context: JobContext) async throws -> JobResult {
         let payload = try context.job.decodePayload(Payload.self)
-        let flow = try catalog.flow(named: payload.flow)
-        let notes = try await connectors.resolve(flow.source, as: (any OrderNotes).self)
+        let flow = try environment.catalog.flow(named: payload.flow)
+        let notes = try await environment.connectors.resolve(flow.source, as: (any OrderNotes).self)
         if context.attempt > 1, try await notes.hasOrderNote(externalID: payload.externalID, containing: payload.note) {
             return .done
         }

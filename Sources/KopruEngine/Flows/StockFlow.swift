@@ -8,14 +8,10 @@ import KopruStore
 /// target takes. Nothing is recorded as pushed until the target confirms it.
 public struct StockSyncJob: JobHandler {
     public let kind = "sync.stock"
-    let catalog: FlowCatalog
-    let connectors: ConnectorResolver
-    let store: any Store
+    let environment: FlowEnvironment
 
-    public init(catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store) {
-        self.catalog = catalog
-        self.connectors = connectors
-        self.store = store
+    public init(_ environment: FlowEnvironment) {
+        self.environment = environment
     }
 
     static let entity = "stock"
@@ -23,8 +19,8 @@ public struct StockSyncJob: JobHandler {
     public func run(_ context: JobContext) async throws -> JobResult {
         let request = (try? context.job.decodePayload(SyncRequest.self)) ?? SyncRequest()
         var effects: [StoreEffect] = []
-        for flow in catalog.flows(.stock, from: context.job.connection, request: request) {
-            let source = try await connectors.resolve(flow.source, as: (any StockSource).self)
+        for flow in environment.catalog.flows(.stock, from: context.job.connection, request: request) {
+            let source = try await environment.connectors.resolve(flow.source, as: (any StockSource).self)
             var levels: [SKU: Int] = [:]
             var cursor: String?
             repeat {
@@ -36,7 +32,7 @@ public struct StockSyncJob: JobHandler {
             var changed: [StockRow] = []
             for start in stride(from: 0, to: keys.count, by: 5_000) {
                 let chunk = Array(keys[start..<min(start + 5_000, keys.count)])
-                let confirmed = try await store.snapshots(connection: flow.target, entity: Self.entity, keys: chunk)
+                let confirmed = try await environment.store.snapshots(connection: flow.target, entity: Self.entity, keys: chunk)
                 for sku in chunk where request.isFull || confirmed[sku] != "\(levels[SKU(sku)]!)" {
                     changed.append(StockRow(sku: sku, quantity: levels[SKU(sku)]!))
                 }
@@ -62,7 +58,7 @@ public struct StockSyncJob: JobHandler {
 
     /// Rows per push job: ten bulk operations, or one synchronous request.
     func batchSize(_ flow: FlowDefinition) async throws -> Int {
-        let target = try await connectors.resolve(flow.target, as: (any Sendable).self)
+        let target = try await environment.connectors.resolve(flow.target, as: (any Sendable).self)
         if let bulk = target as? any BulkStockSink, bulk.usesBulkStock { return bulk.bulkOperationSize * 10 }
         if let sink = target as? any StockSink { return sink.stockBatchLimit * 10 }
         throw ConnectorError.permanent("connection \(flow.target) cannot take stock")
@@ -91,19 +87,17 @@ public struct StockPushJob: JobHandler {
     public static let kind = "stock.push"
     public var kind: String { Self.kind }
     public let retryPolicy: RetryPolicy
-    let catalog: FlowCatalog
-    let connectors: ConnectorResolver
+    let environment: FlowEnvironment
 
-    public init(catalog: FlowCatalog, connectors: ConnectorResolver, retryPolicy: RetryPolicy = .exponentialJitter()) {
-        self.catalog = catalog
-        self.connectors = connectors
+    public init(_ environment: FlowEnvironment, retryPolicy: RetryPolicy = .exponentialJitter()) {
+        self.environment = environment
         self.retryPolicy = retryPolicy
     }
 
     public func run(_ context: JobContext) async throws -> JobResult {
         let payload = try context.job.decodePayload(Payload.self)
-        let flow = try catalog.flow(named: payload.flow)
-        let target = try await connectors.resolve(flow.target, as: (any Sendable).self)
+        let flow = try environment.catalog.flow(named: payload.flow)
+        let target = try await environment.connectors.resolve(flow.target, as: (any Sendable).self)
         if let bulk = target as? any BulkStockSink, bulk.usesBulkStock {
             let size = max(1, payload.operationSize ?? bulk.bulkOperationSize)
             let operations = stride(from: 0, to: payload.rows.count, by: size).map {
@@ -181,12 +175,10 @@ public struct BulkStatusJob: JobHandler {
 
     public static let kind = "stock.bulk-status"
     public var kind: String { Self.kind }
-    let catalog: FlowCatalog
-    let connectors: ConnectorResolver
+    let environment: FlowEnvironment
 
-    public init(catalog: FlowCatalog, connectors: ConnectorResolver) {
-        self.catalog = catalog
-        self.connectors = connectors
+    public init(_ environment: FlowEnvironment) {
+        self.environment = environment
     }
 
     static func job(
@@ -200,8 +192,8 @@ public struct BulkStatusJob: JobHandler {
 
     public func run(_ context: JobContext) async throws -> JobResult {
         let payload = try context.job.decodePayload(Payload.self)
-        let flow = try catalog.flow(named: payload.flow)
-        let sink = try await connectors.resolve(flow.target, as: (any BulkStockSink).self)
+        let flow = try environment.catalog.flow(named: payload.flow)
+        let sink = try await environment.connectors.resolve(flow.target, as: (any BulkStockSink).self)
         let states = try await sink.bulkStatus(payload.bulkID)
         var confirmed: [StockRow] = []
         var refused: [(String, String)] = []
