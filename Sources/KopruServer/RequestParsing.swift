@@ -16,15 +16,15 @@ enum RequestParsing {
     }
 
     /// The body as a JSON object; an empty body is an empty object when `optional`.
-    static func jsonObject(_ request: Request, optional: Bool = false) async throws -> [String: JSONValue] {
+    static func jsonObject(_ request: Request, optional: Bool = false) async throws -> [String: JSON] {
         let buffer = try await body(request, limit: bodyLimit)
         if buffer.readableBytes == 0 && optional { return [:] }
         guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
             throw APIError.unsupportedMediaType
         }
-        let parsed: JSONValue
+        let parsed: JSON
         do {
-            parsed = try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
+            parsed = try JSONDecoder().decode(JSON.self, from: Data(buffer.readableBytesView))
         } catch {
             throw APIError.badRequest("the body is not valid JSON", code: "malformed_json")
         }
@@ -35,22 +35,22 @@ enum RequestParsing {
     }
 
     /// A JSON scalar as text (settings are text); nil for null. Objects and arrays are refused.
-    static func scalar(_ value: JSONValue, field: String) throws -> String? {
+    static func scalar(_ value: JSON, field: String) throws -> String? {
         switch value {
         case .null: return nil
         case .string(let string): return string
         case .bool(let bool): return bool ? "true" : "false"
-        case .number(let number): return number
+        case .number(let number): return number.plainString
         case .array, .object: throw APIError.invalid("must be a string, number, boolean or null", field: field)
         }
     }
 
-    static func bool(_ value: JSONValue, field: String) throws -> Bool {
+    static func bool(_ value: JSON, field: String) throws -> Bool {
         guard case .bool(let bool) = value else { throw APIError.invalid("must be true or false", field: field) }
         return bool
     }
 
-    static func string(_ value: JSONValue, field: String, maxLength: Int = 200) throws -> String {
+    static func string(_ value: JSON, field: String, maxLength: Int = 200) throws -> String {
         guard case .string(let string) = value, !string.isEmpty, string.count <= maxLength else {
             throw APIError.invalid("must be a non-empty string of at most \(maxLength) characters", field: field)
         }
@@ -91,33 +91,4 @@ enum RequestParsing {
             }
         }
     }
-}
-
-/// Any JSON value, keeping booleans apart from numbers and numbers as written.
-enum JSONValue: Decodable, Sendable {
-    case null
-    case bool(Bool)
-    case number(String)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let bool = try? container.decode(Bool.self) {
-            self = .bool(bool)
-        } else if let number = try? container.decode(Decimal.self) {
-            self = .number("\(number)")
-        } else if let string = try? container.decode(String.self) {
-            self = .string(string)
-        } else if let array = try? container.decode([JSONValue].self) {
-            self = .array(array)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
-    var stringValue: String? { if case .string(let string) = self { string } else { nil } }
 }

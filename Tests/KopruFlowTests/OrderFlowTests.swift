@@ -40,7 +40,6 @@ import Testing
         // Each export is bound to the ERP's document number, which the comment quotes.
         let first = try #require(try await hub.store.binding(connection: FlowHarness.erpID, entity: "order", internalID: "shop:\(numbers[1]!)"))
         #expect(hub.magento.comments(entityID: 1).first?.contains(first.externalID) ?? false)
-        _ = numbers
     }
 
     @Test func anERPOutageDrainsWhenItComesBack() async throws {

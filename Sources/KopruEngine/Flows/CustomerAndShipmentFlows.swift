@@ -69,16 +69,13 @@ public struct CustomerExportJob: JobHandler {
         let flow = try environment.catalog.flow(named: payload.flow)
         if try await environment.store.binding(connection: flow.target, entity: "customer", internalID: payload.reference) != nil { return .done }
         let sink = try await environment.connectors.resolve(flow.target, as: (any CustomerSink).self)
-        var id: String?
-        if context.attempt > 1 { id = try await sink.findCustomer(reference: payload.reference) }
-        if id == nil {
-            do {
-                id = try await sink.createCustomer(payload.profile, reference: payload.reference, idempotencyKey: "\(flow.target):\(payload.reference)")
-            } catch let error as ConnectorError {
-                guard case .alreadyDone(let existing) = error.disposition else { throw error }
-                id = existing ?? payload.reference
-            }
-        }
+        let delivery = try await deliver(
+            attempt: context.attempt, find: { try await sink.findCustomer(reference: payload.reference) },
+            create: {
+                try await sink.createCustomer(
+                    payload.profile, reference: payload.reference, idempotencyKey: "\(flow.target):\(payload.reference)")
+            })
+        let id = delivery.reference
         let ref = id ?? payload.reference
         return .done([
             .bind(Binding(connection: flow.target, entity: "customer", externalID: ref, internalID: payload.reference)),
@@ -163,14 +160,10 @@ public struct ShipmentCreateJob: JobHandler {
         let flow = try environment.catalog.flow(named: payload.flow)
         let sink = try await environment.connectors.resolve(flow.target, as: (any OrderShipmentSink).self)
         let tracking = payload.notice.trackingNumber
-        var id: String?
-        if context.attempt > 1 { id = try await sink.findShipment(externalID: payload.orderExternalID, trackingNumber: tracking) }
-        if id == nil {
-            do { id = try await sink.shipOrder(externalID: payload.orderExternalID, notice: payload.notice) } catch let error as ConnectorError {
-                guard case .alreadyDone(let existing) = error.disposition else { throw error }
-                id = existing
-            }
-        }
+        let id = try await deliver(
+            attempt: context.attempt, find: { try await sink.findShipment(externalID: payload.orderExternalID, trackingNumber: tracking) },
+            create: { try await sink.shipOrder(externalID: payload.orderExternalID, notice: payload.notice) }
+        ).reference
         return .done([
             .bind(
                 Binding(

@@ -162,6 +162,30 @@ public struct FlowEnvironment: Sendable {
     }
 }
 
+/// How a write to a target that may already hold the record ended.
+struct Delivery {
+    /// The target's id for the record; nil when it said "already there" without one.
+    var reference: String?
+    var how: String
+}
+
+/// The one way a flow writes a record that is not idempotent on its target: any attempt after
+/// the first asks the target first (the previous attempt may have landed before its answer was
+/// lost) and binds what it finds; otherwise it creates, counting "already there" as done.
+func deliver(
+    attempt: Int, find: () async throws -> String?, create: () async throws -> String
+) async throws -> Delivery {
+    if attempt > 1, let found = try await find() {
+        return Delivery(reference: found, how: "found on the target after an unanswered attempt")
+    }
+    do {
+        return Delivery(reference: try await create(), how: "exported")
+    } catch let error as ConnectorError {
+        guard case .alreadyDone(let existing) = error.disposition else { throw error }
+        return Delivery(reference: existing, how: "already on the target")
+    }
+}
+
 extension FlowDefinition {
     var cursorName: String { "flow:\(name)" }
 }

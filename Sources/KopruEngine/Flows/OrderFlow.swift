@@ -109,25 +109,12 @@ public struct OrderExportJob: JobHandler {
         try order.validate()
         let sink = try await environment.connectors.resolve(flow.target, as: (any OrderSink).self)
         let key = "\(flow.target.rawValue):\(order.source.externalNumber ?? order.source.externalID)"
-        var reference: String?
-        var how = "exported"
-        if context.attempt > 1 {
-            reference = try await sink.findOrder(order, idempotencyKey: key)
-            if reference != nil { how = "found on the target after an unanswered attempt" }
-        }
-        if reference == nil {
-            do {
-                reference = try await sink.createOrder(order, idempotencyKey: key)
-            } catch let error as ConnectorError {
-                guard case .alreadyDone(let existing) = error.disposition else { throw error }
-                if let existing {
-                    reference = existing
-                } else {
-                    reference = try await sink.findOrder(order, idempotencyKey: key) ?? key
-                }
-                how = "already on the target"
-            }
-        }
+        let delivery = try await deliver(
+            attempt: context.attempt, find: { try await sink.findOrder(order, idempotencyKey: key) },
+            create: { try await sink.createOrder(order, idempotencyKey: key) })
+        var reference = delivery.reference
+        if reference == nil { reference = try await sink.findOrder(order, idempotencyKey: key) }
+        let how = delivery.how
         let ref = reference ?? key
         var effects: [StoreEffect] = [
             .bind(Binding(connection: flow.target, entity: "order", externalID: ref, internalID: order.id.rawValue)),

@@ -50,15 +50,14 @@ public final class Sandbox: Sendable {
         }
         request.parameters = parameters
         entry.route = route.name
-        let (draw, latency) = state.withLock { state -> (FaultPlan.Draw, Int?) in
+        let (draw, latency, retryAfter) = state.withLock { state -> (FaultPlan.Draw, Int?, Int) in
             let plan = state.faults[route.name] ?? state.faults["*"] ?? .none
             let latency = plan.latencyMilliseconds.map { range in
                 range.lowerBound + Int(state.random.nextUnit() * Double(range.count))
             }
-            return (plan.draw(&state.random), latency)
+            return (plan.draw(&state.random), latency, plan.retryAfterSeconds)
         }
         if let latency, latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }
-        let retryAfter = state.withLock { ($0.faults[route.name] ?? $0.faults["*"] ?? .none).retryAfterSeconds }
         switch draw {
         case .pass:
             let response = await route.handler(request)

@@ -20,7 +20,7 @@ public struct SandboxRouter: Sendable {
                 name: name, method: method.uppercased(), segments: pattern.split(separator: "/"), handler: handler))
     }
 
-    /// The first route whose pattern matches, with its parameters; `pathMatched` tells a wrong
+    /// The first route whose pattern matches, with its parameters. `pathExists` tells a wrong
     /// method (405) from an unknown path (404).
     func match(method: String, path: String) -> (route: Route, parameters: [String: String])? {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
