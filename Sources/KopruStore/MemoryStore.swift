@@ -25,6 +25,10 @@ public final class MemoryStore: Store {
         var tokens: [String: APIToken] = [:]
         var keyFingerprint: String?
         var secretBox: SecretBox
+        var budgets: [String: Date] = [:]
+        /// By order, then SKU: quantity and release time.
+        var reservations: [String: [String: (quantity: Int, releasedAt: Date?)]] = [:]
+        var syncRuns: [String: SyncRun] = [:]
     }
 
     private let state: Mutex<State>
@@ -214,6 +218,73 @@ public final class MemoryStore: Store {
             if let id = state.deliveryKeys["\(connection)\u{0}\(deliveryKey)"], state.webhooks[id]?.processedAt == nil {
                 state.webhooks[id]?.processedAt = now
             }
+        case .reserveStock(let reservations): reserve(reservations, in: &state)
+        case .releaseStock(let order, let at):
+            for sku in state.reservations[order, default: [:]].keys where state.reservations[order]![sku]!.releasedAt == nil {
+                state.reservations[order]![sku]!.releasedAt = at.storePrecision
+            }
+        case .updateSyncRun(let update): state.syncRuns[update.run] = update.applied(to: state.syncRuns[update.run]).storePrecision
+        }
+    }
+
+    private static func reserve(_ reservations: [StockReservation], in state: inout State) {
+        for reservation in reservations {
+            if let existing = state.reservations[reservation.order]?[reservation.sku], existing.releasedAt != nil { continue }
+            state.reservations[reservation.order, default: [:]][reservation.sku] = (reservation.quantity, nil)
+        }
+    }
+
+    // MARK: budgets, reservations, sync runs
+
+    public func updateBudget<T: Sendable>(
+        _ key: String, _ decide: @Sendable (Date?) -> (arrival: Date?, result: T)
+    ) async throws -> T {
+        state.withLock { state in
+            let (arrival, result) = decide(state.budgets[key])
+            if let arrival { state.budgets[key] = arrival.storePrecision }
+            return result
+        }
+    }
+
+    public func reservedQuantities(skus: [String], asOf: Date) async throws -> [String: Int] {
+        let wanted = Set(skus)
+        let asOf = asOf.storePrecision
+        return state.withLock { state in
+            var found: [String: Int] = [:]
+            for lines in state.reservations.values {
+                for (sku, line) in lines where wanted.contains(sku) && (line.releasedAt.map { $0 >= asOf } ?? true) {
+                    found[sku, default: 0] += line.quantity
+                }
+            }
+            return found
+        }
+    }
+
+    public func purgeReservations(releasedBefore cutoff: Date) async throws -> Int {
+        state.withLock { state in
+            var purged = 0
+            for (order, lines) in state.reservations {
+                for (sku, line) in lines where line.releasedAt.map({ $0 < cutoff }) ?? false {
+                    state.reservations[order]![sku] = nil
+                    purged += 1
+                }
+                if state.reservations[order]!.isEmpty { state.reservations[order] = nil }
+            }
+            return purged
+        }
+    }
+
+    public func updateSyncRun(_ update: SyncRunUpdate) async throws {
+        state.withLock { $0.syncRuns[update.run] = update.applied(to: $0.syncRuns[update.run]).storePrecision }
+    }
+
+    public func syncRun(_ id: String) async throws -> SyncRun? { state.withLock { $0.syncRuns[id] } }
+
+    public func syncRuns(target: ConnectionID?, limit: Int) async throws -> [SyncRun] {
+        state.withLock { state in
+            Array(
+                state.syncRuns.values.filter { target == nil || $0.target == target }
+                    .sorted { ($0.startedAt, $0.id) > ($1.startedAt, $1.id) }.prefix(limit))
         }
     }
 

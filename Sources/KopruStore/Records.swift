@@ -145,4 +145,9 @@ public enum StoreEffect: Hashable, Sendable {
     case log(EventRecord)
     /// The webhook event's work is done: its body may be purged after the retention.
     case webhookProcessed(connection: ConnectionID, deliveryKey: String)
+    /// Holds stock for an accepted order (replacing its open lines; a released order stays released).
+    case reserveStock([StockReservation])
+    /// The ERP has the order: its reservations stop counting for stock read after `at`.
+    case releaseStock(order: String, at: Date)
+    case updateSyncRun(SyncRunUpdate)
 }

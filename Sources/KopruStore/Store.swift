@@ -92,7 +92,8 @@ public protocol LeadershipStore: Sendable {
 /// Everything the hub keeps. SQLite, PostgreSQL and the in-memory store implement it; the one
 /// contract suite in `KopruStoreContract` holds them all to the same behaviour.
 public protocol Store: JobQueueStore, BindingStore, CursorStore, SnapshotStore, EventLogStore, ConnectionStore,
-    ScheduleStore, LeadershipStore, WebhookStore, TokenStore, MasterKeyStore
+    ScheduleStore, LeadershipStore, WebhookStore, TokenStore, MasterKeyStore, RateBudgetStore, StockReservationStore,
+    SyncRunStore
 {
     /// Brings the schema up to date.
     func migrate() async throws

@@ -154,5 +154,35 @@ enum PostgresMigrations {
                 )
                 """,
             ]),
+        Migration(
+            name: "v4: rate budgets, stock reservations, sync runs",
+            statements: [
+                "CREATE TABLE rate_budgets (key TEXT PRIMARY KEY, arrival_at BIGINT NOT NULL)",
+                """
+                CREATE TABLE stock_reservations (
+                    order_key TEXT NOT NULL,
+                    sku TEXT NOT NULL,
+                    quantity INTEGER NOT NULL,
+                    released_at BIGINT,
+                    PRIMARY KEY (order_key, sku)
+                )
+                """,
+                "CREATE INDEX stock_reservations_sku ON stock_reservations (sku)",
+                """
+                CREATE TABLE sync_runs (
+                    id TEXT PRIMARY KEY,
+                    flow TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    started_at BIGINT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    read BIGINT NOT NULL,
+                    read_done BOOLEAN NOT NULL,
+                    queued BIGINT NOT NULL,
+                    confirmed BIGINT NOT NULL,
+                    refused BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX sync_runs_target ON sync_runs (target, started_at)",
+            ]),
     ]
 }

@@ -352,6 +352,9 @@ extension PostgresStore: JobQueueStore {
                 UPDATE webhook_events SET processed_at = \(now.millisecondsSince1970)
                 WHERE connection_id = \(webhookConnection.rawValue) AND delivery_key = \(deliveryKey) AND processed_at IS NULL
                 """, logger: logger)
+        case .reserveStock(let reservations): try await reserve(reservations, connection)
+        case .releaseStock(let order, let at): try await release(order: order, at: at, connection)
+        case .updateSyncRun(let update): try await updateSyncRun(update, connection)
         }
     }
 

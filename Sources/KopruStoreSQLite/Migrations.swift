@@ -139,6 +139,38 @@ enum Migrations {
                     );
                     """)
         }
+        migrator.registerMigration("v4: rate budgets, stock reservations, sync runs") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE rate_budgets (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        arrival_at INTEGER NOT NULL
+                    );
+
+                    CREATE TABLE stock_reservations (
+                        order_key TEXT NOT NULL,
+                        sku TEXT NOT NULL,
+                        quantity INTEGER NOT NULL,
+                        released_at INTEGER,
+                        PRIMARY KEY (order_key, sku)
+                    );
+                    CREATE INDEX stock_reservations_sku ON stock_reservations (sku);
+
+                    CREATE TABLE sync_runs (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        flow TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        read INTEGER NOT NULL,
+                        read_done INTEGER NOT NULL,
+                        queued INTEGER NOT NULL,
+                        confirmed INTEGER NOT NULL,
+                        refused INTEGER NOT NULL
+                    );
+                    CREATE INDEX sync_runs_target ON sync_runs (target, started_at);
+                    """)
+        }
         return migrator
     }
 }

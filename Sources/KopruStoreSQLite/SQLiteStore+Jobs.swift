@@ -194,6 +194,9 @@ extension SQLiteStore: JobQueueStore {
                     WHERE connection_id = ? AND delivery_key = ? AND processed_at IS NULL
                     """
             ).execute(arguments: [now.ms, connection.rawValue, deliveryKey])
+        case .reserveStock(let reservations): try reserve(reservations, db)
+        case .releaseStock(let order, let at): try release(order: order, at: at, db)
+        case .updateSyncRun(let update): try updateSyncRun(update, db)
         }
     }
 
