@@ -110,7 +110,8 @@ let package = Package(
         .target(
             name: "KopruEngine",
             dependencies: [
-                "KopruCore", "KopruStore", "KopruConnectors",
+                "KopruCore", "KopruStore", "KopruConnectors", "KopruHTTPClient",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

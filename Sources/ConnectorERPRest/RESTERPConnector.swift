@@ -189,3 +189,11 @@ public struct RESTERPConnector: OrderSink, StockSource, CustomerSink, ShipmentFe
         }
     }
 }
+
+/// An in-house ERP's limit is whatever its owners set: one budget for every call, off unless
+/// `rateLimit.default` is set. Orders and stock reads share it; the engine lets orders go first.
+extension RESTERPConnector: DeclaresEndpointLimits {
+    public static func endpointLimits(settings: [String: String]) throws(ConnectorError) -> EndpointLimits {
+        try EndpointLimits(fallback: EndpointClass(name: "default", limit: nil) { _, _ in true }).configured(settings)
+    }
+}

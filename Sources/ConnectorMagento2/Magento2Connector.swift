@@ -163,3 +163,19 @@ public struct Magento2Connector: OrderFeed, OrderNotes, CustomerFeed, StockSink,
         }
     }
 }
+
+/// Magento itself has no request-rate limiter (spec §4); a host's WAF or CDN may. Every class is
+/// unlimited unless `rateLimit.bulk`, `rateLimit.stock` or `rateLimit.default` says otherwise.
+extension Magento2Connector: DeclaresEndpointLimits {
+    public static func endpointLimits(settings: [String: String]) throws(ConnectorError) -> EndpointLimits {
+        try EndpointLimits(
+            classes: [
+                EndpointClass(name: "bulk", limit: nil) { _, path in path.contains("/async/bulk/") },
+                EndpointClass(name: "stock", limit: nil) { _, path in
+                    path.hasSuffix("/inventory/source-items") || path.contains("/stockItems/")
+                },
+            ],
+            fallback: EndpointClass(name: "default", limit: nil) { _, _ in true }
+        ).configured(settings)
+    }
+}

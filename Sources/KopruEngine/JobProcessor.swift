@@ -222,7 +222,8 @@ public final class JobProcessor: Service, Sendable {
         jobLogger[metadataKey: "kind"] = "\(job.kind)"
         do {
             try Task.checkCancellation()
-            let result = try await handler.run(JobContext(job: job, attempt: attempt, logger: jobLogger, now: now()))
+            let context = JobContext(job: job, attempt: attempt, logger: jobLogger, now: now())
+            let result = try await TrafficLane.$current.withValue(.of(priority: job.priority)) { try await handler.run(context) }
             await record(claimed, .succeeded, effects: result.effects, level: .debug)
         } catch is CancellationError {
             // This task is cancelled, and the store's async calls honour that (GRDB's do): give the

@@ -30,12 +30,18 @@ public struct FlowDefinition: Hashable, Sendable {
     /// How long to wait between bulk status checks, and how many checks before alarming.
     public var bulkPollInterval: Duration
     public var bulkMaxPolls: Int
+    /// Stock flows: units held back from this channel (its safety buffer).
+    public var buffer: Int
+    /// Stock flows: the channel's SKU for a source SKU, where they differ.
+    public var skuMap: [String: String]
 
     public init(
         name: String, kind: Kind, source: ConnectionID, target: ConnectionID, overlap: Duration = .seconds(300),
         exportStatuses: Set<OrderStatus> = [.accepted], notes: Bool = true, bulkPollInterval: Duration = .seconds(10),
-        bulkMaxPolls: Int = 60
+        bulkMaxPolls: Int = 60, buffer: Int = 0, skuMap: [String: String] = [:]
     ) {
+        self.buffer = max(0, buffer)
+        self.skuMap = skuMap
         self.name = name
         self.kind = kind
         self.source = source
@@ -50,9 +56,11 @@ public struct FlowDefinition: Hashable, Sendable {
     /// The job kind that runs one pass of this flow on its source connection.
     public var syncKind: String { "sync.\(kind.rawValue)" }
 
-    /// A job that runs this flow now; concurrent requests collapse into one pending run.
-    public func syncJob(mode: String = "delta", priority: Int = 5) -> NewJob {
-        NewJob(
+    /// A job that runs this flow now; concurrent requests collapse into one pending run. A
+    /// stock sync is bulk traffic (below zero): orders go first.
+    public func syncJob(mode: String = "delta", priority: Int? = nil) -> NewJob {
+        let priority = priority ?? (kind == .stock ? StockPriority.sync : 5)
+        return NewJob(
             kind: syncKind, idempotencyKey: "sync:\(name):\(UUID().uuidString)",
             payload: (try? JSONEncoder.kopru.encode(SyncRequest(flow: kind.rawValue, mode: mode, name: name))) ?? Data(),
             priority: priority, coalescingKey: "sync:\(name)", connection: source)
@@ -85,6 +93,13 @@ public struct FlowCatalog: Sendable {
     func flows(_ kind: FlowDefinition.Kind, from source: ConnectionID?, request: SyncRequest) -> [FlowDefinition] {
         flows.filter { $0.kind == kind && $0.source == source && (request.name == nil || $0.name == request.name) }
     }
+
+    /// Stock flows delivering to `channel`.
+    func stockFlows(to channel: ConnectionID) -> [FlowDefinition] {
+        flows.filter { $0.kind == .stock && $0.target == channel }
+    }
+
+    var stockFlows: [FlowDefinition] { flows.filter { $0.kind == .stock } }
 
     func flow(named name: String) throws -> FlowDefinition {
         guard let flow = flows.first(where: { $0.name == name }) else {
@@ -204,6 +219,7 @@ extension JobRegistry {
             StockSyncJob(environment),
             StockPushJob(environment, retryPolicy: retryPolicy),
             BulkStatusJob(environment),
+            SellableStockJob(environment, retryPolicy: retryPolicy),
             CustomerPollJob(environment),
             CustomerExportJob(environment, retryPolicy: retryPolicy),
             ShipmentPollJob(environment),

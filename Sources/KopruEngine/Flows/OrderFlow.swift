@@ -7,7 +7,8 @@ import KopruStore
 /// overlap, and enqueues one `order.export` per new exportable order — with the position, the
 /// versions seen and the bindings, all in the job's completion transaction. Webhook + poll +
 /// overlap can meet the same order many times; its export is enqueued once (idempotency key)
-/// and an unchanged version is skipped (stored version).
+/// and an unchanged version is skipped (stored version). An exported order holds its units
+/// (a stock reservation) until the ERP has it, and lowers the other channels' stock at once.
 public struct OrderPollJob: JobHandler {
     public let kind = "sync.orders"
     let environment: FlowEnvironment
@@ -52,8 +53,12 @@ public struct OrderPollJob: JobHandler {
                 let order = item.record
                 effects.append(
                     .bind(Binding(connection: flow.source, entity: "order", externalID: item.externalID, internalID: order.id.rawValue)))
+                if [.cancelled, .refunded].contains(order.status) {
+                    effects.append(.releaseStock(order: order.id.rawValue, at: context.now))
+                }
                 guard flow.exportStatuses.contains(order.status) else { continue }
                 effects.append(.enqueue(try OrderExportJob.job(flow: flow, order: order)))
+                effects += try environment.catalog.reservation(for: order, channel: flow.source)
                 exported += 1
             }
             if !snapshots.isEmpty { effects.append(.putSnapshots(snapshots)) }
@@ -103,8 +108,9 @@ public struct OrderExportJob: JobHandler {
         let payload = try context.job.decodePayload(Payload.self)
         let flow = try environment.catalog.flow(named: payload.flow)
         let order = payload.order
+        let release = StoreEffect.releaseStock(order: order.id.rawValue, at: context.now)
         if try await environment.store.binding(connection: flow.target, entity: "order", internalID: order.id.rawValue) != nil {
-            return .done
+            return .done([release])
         }
         try order.validate()
         let sink = try await environment.connectors.resolve(flow.target, as: (any OrderSink).self)
@@ -118,6 +124,8 @@ public struct OrderExportJob: JobHandler {
         let ref = reference ?? key
         var effects: [StoreEffect] = [
             .bind(Binding(connection: flow.target, entity: "order", externalID: ref, internalID: order.id.rawValue)),
+            // The ERP has it now; its next stock read includes it.
+            release,
             .log(
                 EventRecord(
                     at: context.now, level: .info, kind: "export", connection: flow.target, subject: "order:\(order.id)",

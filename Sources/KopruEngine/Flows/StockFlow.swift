@@ -3,60 +3,125 @@ import KopruConnectors
 import KopruCore
 import KopruStore
 
-/// `sync.stock`: reads every level from the source (page by page), keeps only those that differ
-/// from what the target last confirmed, and enqueues them in `stock.push` jobs of the size the
-/// target takes. Nothing is recorded as pushed until the target confirms it.
+/// `sync.stock`: streams the source's levels page by page and, for every stock flow it feeds,
+/// turns each level into the channel's sellable stock (on hand − held by accepted orders not
+/// yet in the ERP − the channel's buffer, never below zero). What differs from the value the
+/// channel last confirmed is queued in `stock.push` jobs of the size the channel takes, as the
+/// read goes; only the changed rows are ever in memory. Nothing counts as sent until the
+/// target confirms it.
+///
+/// A full run sends everything, except what this same run already got confirmed: a run
+/// resumed after a crash does not send a confirmed row twice.
 public struct StockSyncJob: JobHandler {
     public let kind = "sync.stock"
     let environment: FlowEnvironment
+    let pageSize: Int
 
-    public init(_ environment: FlowEnvironment) {
+    public init(_ environment: FlowEnvironment, pageSize: Int = 1000) {
         self.environment = environment
+        self.pageSize = pageSize
     }
 
     static let entity = "stock"
 
+    /// One stock flow's state during a run.
+    struct Lane {
+        var flow: FlowDefinition
+        var run: String
+        var batch: Int
+        var pending: [StockRow] = []
+        var chunk = 0
+        var queued = 0
+        var quiet: [SnapshotEntry] = []
+    }
+
     public func run(_ context: JobContext) async throws -> JobResult {
         let request = (try? context.job.decodePayload(SyncRequest.self)) ?? SyncRequest()
+        let flows = environment.catalog.flows(.stock, from: context.job.connection, request: request)
+        guard let first = flows.first else { return .done }
+        let source = try await environment.connectors.resolve(first.source, as: (any StockSource).self)
+        let runStart = context.job.createdAt
+        var lanes: [Lane] = []
+        for flow in flows {
+            lanes.append(Lane(flow: flow, run: "\(flow.name)#\(context.job.id)", batch: try await batchSize(flow)))
+        }
+        var read = 0
+        var cursor: String?
+        repeat {
+            let readAt = Date()
+            let page = try await source.stockLevels(after: cursor, limit: pageSize)
+            read += page.records.count
+            let reserved = try await environment.store.reservedQuantities(skus: page.records.map(\.sku.rawValue), asOf: readAt)
+            for index in lanes.indices {
+                try await compare(page.records, reserved: reserved, readAt: readAt, full: request.isFull, runStart: runStart, &lanes[index])
+                try await flush(&lanes[index], context: context, read: read, all: false)
+            }
+            cursor = page.next
+        } while cursor != nil
         var effects: [StoreEffect] = []
-        for flow in environment.catalog.flows(.stock, from: context.job.connection, request: request) {
-            let source = try await environment.connectors.resolve(flow.source, as: (any StockSource).self)
-            var levels: [SKU: Int] = [:]
-            var cursor: String?
-            repeat {
-                let page = try await source.stockLevels(after: cursor, limit: 1000)
-                for level in page.records { levels[level.sku] = level.quantity }
-                cursor = page.next
-            } while cursor != nil
-            let keys = levels.keys.map(\.rawValue).sorted()
-            var changed: [StockRow] = []
-            for start in stride(from: 0, to: keys.count, by: 5_000) {
-                let chunk = Array(keys[start..<min(start + 5_000, keys.count)])
-                let confirmed = try await environment.store.snapshots(connection: flow.target, entity: Self.entity, keys: chunk)
-                for sku in chunk where request.isFull || confirmed[sku] != "\(levels[SKU(sku)]!)" {
-                    changed.append(StockRow(sku: sku, quantity: levels[SKU(sku)]!))
-                }
-            }
-            let batch = try await batchSize(flow)
-            for (index, start) in stride(from: 0, to: changed.count, by: batch).enumerated() {
-                let rows = Array(changed[start..<min(start + batch, changed.count)])
-                effects.append(
-                    .enqueue(
-                        try NewJob(
-                            kind: StockPushJob.kind, idempotencyKey: "\(flow.name):\(context.job.id):\(index)",
-                            json: StockPushJob.Payload(flow: flow.name, rows: rows), connection: flow.target)))
-            }
+        for index in lanes.indices {
+            try await flush(&lanes[index], context: context, read: read, all: true)
+            let lane = lanes[index]
             effects.append(
                 .log(
                     EventRecord(
-                        at: context.now, level: .info, kind: "sync_run", connection: flow.target, subject: "flow:\(flow.name)",
-                        message: "stock read: \(levels.count) SKUs, \(changed.count) changed",
-                        details: ["flow": flow.name, "skus": "\(levels.count)", "changed": "\(changed.count)"])))
+                        at: context.now, level: .info, kind: "sync_run", connection: lane.flow.target, subject: "flow:\(lane.flow.name)",
+                        message: "stock read: \(read) SKUs, \(lane.queued) changed and queued (run \(lane.run))",
+                        details: ["flow": lane.flow.name, "run": lane.run, "skus": "\(read)", "changed": "\(lane.queued)"])))
         }
         return .done(effects)
     }
 
-    /// Rows per push job: ten bulk operations, or one synchronous request.
+    private func compare(
+        _ levels: [StockLevel], reserved: [String: Int], readAt: Date, full: Bool, runStart: Date, _ lane: inout Lane
+    ) async throws {
+        let flow = lane.flow
+        let keys = levels.map { flow.skuMap[$0.sku.rawValue] ?? $0.sku.rawValue }
+        let confirmed = try await environment.store.snapshots(connection: flow.target, entity: Self.entity, keys: keys)
+        for (level, sku) in zip(levels, keys) {
+            let sellable = SellableStock(onHand: level.quantity, reserved: reserved[level.sku.rawValue] ?? 0).quantity(buffer: flow.buffer)
+            let row = StockRow(sku: sku, quantity: sellable, onHand: level.quantity, readAt: readAt)
+            let known = StockSnapshot(confirmed[sku])
+            if full {
+                if let known, known.sent == sellable, let at = known.readAt, at >= runStart { continue }
+            } else if let known, known.sent == sellable {
+                // The channel has the right number; only remember the level it came from.
+                if known.onHand != level.quantity {
+                    lane.quiet.append(
+                        SnapshotEntry(connection: flow.target, entity: Self.entity, key: sku, value: row.snapshot.value, confirmedAt: readAt))
+                }
+                continue
+            }
+            lane.pending.append(row)
+        }
+    }
+
+    /// Queues full chunks (all of them at the end), each under a name made of its content.
+    private func flush(_ lane: inout Lane, context: JobContext, read: Int, all: Bool) async throws {
+        var jobs: [NewJob] = []
+        var sizes: [Int] = []
+        while lane.pending.count >= lane.batch || (all && !lane.pending.isEmpty) {
+            let rows = Array(lane.pending.prefix(lane.batch))
+            lane.pending.removeFirst(rows.count)
+            jobs.append(
+                try NewJob(
+                    kind: StockPushJob.kind, idempotencyKey: "\(lane.run):\(rows.count):\(rows.fingerprint)",
+                    json: StockPushJob.Payload(flow: lane.flow.name, rows: rows, run: lane.run), priority: StockPriority.push,
+                    connection: lane.flow.target))
+            sizes.append(rows.count)
+        }
+        let inserted = jobs.isEmpty ? [] : try await environment.store.enqueue(jobs, now: Date())
+        let queued = zip(inserted, sizes).reduce(0) { $0 + ($1.0.inserted ? $1.1 : 0) }
+        lane.queued += queued
+        if !lane.quiet.isEmpty {
+            try await environment.store.putSnapshots(lane.quiet)
+            lane.quiet = []
+        }
+        try await environment.store.updateSyncRun(
+            SyncRunUpdate(run: lane.run, flow: lane.flow.name, target: lane.flow.target, at: Date(), read: read, readDone: all, queued: queued))
+    }
+
+    /// Rows per push job: ten bulk operations, or ten synchronous requests.
     func batchSize(_ flow: FlowDefinition) async throws -> Int {
         let target = try await environment.connectors.resolve(flow.target, as: (any Sendable).self)
         if let bulk = target as? any BulkStockSink, bulk.usesBulkStock { return bulk.bulkOperationSize * 10 }
@@ -65,23 +130,28 @@ public struct StockSyncJob: JobHandler {
     }
 }
 
-public struct StockRow: Codable, Hashable, Sendable {
-    public var sku: String
-    public var quantity: Int
-
-    var level: StockLevel { StockLevel(sku: SKU(sku), quantity: quantity, observedAt: Date()) }
-}
-
-/// `stock.push`: sends rows to the target. A bulk target gets one asynchronous request and a
-/// `stock.bulk-status` follow-up; a synchronous one gets requests of its batch size, and a
-/// request refused for its data is split in halves until the bad rows are found, so one bad
-/// SKU never stops the rest. Refused SKUs are reported once per push as a warning.
+/// `stock.push`: sends rows to the target. Rows the target already confirmed (a duplicate chunk
+/// after a crash, or a newer push) are dropped first. A bulk target gets one asynchronous
+/// request and a `stock.bulk-status` follow-up; a synchronous one gets requests of its batch
+/// size, and a request refused for its data is split in halves until the bad rows are found,
+/// so one bad SKU never stops the rest. If the target stops answering part-way, what it
+/// confirmed is recorded and only the rest is queued again. Refused SKUs are reported once per
+/// push as a warning.
 public struct StockPushJob: JobHandler {
     public struct Payload: Codable, Sendable {
         public var flow: String
         public var rows: [StockRow]
+        /// The sync run whose counts this push adds to.
+        public var run: String?
         /// Rows per bulk operation, when a retry splits operations smaller than the target's size.
         public var operationSize: Int?
+
+        public init(flow: String, rows: [StockRow], run: String?, operationSize: Int? = nil) {
+            self.flow = flow
+            self.rows = rows
+            self.run = run
+            self.operationSize = operationSize
+        }
     }
 
     public static let kind = "stock.push"
@@ -97,63 +167,121 @@ public struct StockPushJob: JobHandler {
     public func run(_ context: JobContext) async throws -> JobResult {
         let payload = try context.job.decodePayload(Payload.self)
         let flow = try environment.catalog.flow(named: payload.flow)
+        let confirmed = try await environment.store.snapshots(
+            connection: flow.target, entity: StockSyncJob.entity, keys: payload.rows.map(\.sku))
+        let rows = payload.rows.filter { StockSnapshot(confirmed[$0.sku])?.covers($0) != true }
+        let progress = Progress(flow: flow, run: payload.run, now: context.now)
+        var effects = progress.effects(confirmed: payload.rows.count - rows.count)
+        guard !rows.isEmpty else { return .done(effects) }
         let target = try await environment.connectors.resolve(flow.target, as: (any Sendable).self)
         if let bulk = target as? any BulkStockSink, bulk.usesBulkStock {
             let size = max(1, payload.operationSize ?? bulk.bulkOperationSize)
-            let operations = stride(from: 0, to: payload.rows.count, by: size).map {
-                Array(payload.rows[$0..<min($0 + size, payload.rows.count)])
-            }
+            let operations = stride(from: 0, to: rows.count, by: size).map { Array(rows[$0..<min($0 + size, rows.count)]) }
             let id = try await bulk.submitStock(operations.map { $0.map(\.level) })
-            return .done([
-                .enqueue(try BulkStatusJob.job(flow: flow, bulkID: id, operations: operations, poll: 1, now: context.now))
-            ])
+            effects.append(
+                .enqueue(try BulkStatusJob.job(flow: flow, bulkID: id, operations: operations, run: payload.run, poll: 1, now: context.now)))
+            return .done(effects)
         }
         guard let sink = target as? any StockSink else { throw ConnectorError.permanent("connection \(flow.target) cannot take stock") }
-        var confirmed: [StockRow] = []
-        var refused: [(String, String)] = []
+        var sent = Sent()
         let limit = max(1, sink.stockBatchLimit)
-        for start in stride(from: 0, to: payload.rows.count, by: limit) {
-            try await push(Array(payload.rows[start..<min(start + limit, payload.rows.count)]), sink, &confirmed, &refused)
+        var start = 0
+        while start < rows.count {
+            let chunk = Array(rows[start..<min(start + limit, rows.count)])
+            do {
+                try await push(chunk, sink, &sent)
+            } catch {
+                // Nothing settled yet: an ordinary retry of the whole job.
+                guard !sent.confirmed.isEmpty || !sent.refused.isEmpty else { throw error }
+                effects += Self.outcome(flow: flow, sent: sent, progress: progress, now: context.now)
+                effects.append(
+                    .enqueue(
+                        try NewJob(
+                            kind: Self.kind, idempotencyKey: "\(context.job.idempotencyKey):rest:\(start)",
+                            json: Payload(flow: flow.name, rows: Array(rows[start...]), run: payload.run), priority: context.job.priority,
+                            runAt: context.now.addingTimeInterval(Self.delay(after: error)), connection: flow.target)))
+                return .done(effects)
+            }
+            start += chunk.count
         }
-        return .done(Self.outcome(flow: flow, confirmed: confirmed, refused: refused, now: context.now))
+        return .done(effects + Self.outcome(flow: flow, sent: sent, progress: progress, now: context.now))
     }
 
-    private func push(
-        _ rows: [StockRow], _ sink: any StockSink, _ confirmed: inout [StockRow], _ refused: inout [(String, String)]
-    ) async throws {
+    /// The rows of one push that the target confirmed or refused so far.
+    struct Sent {
+        var confirmed: [StockRow] = []
+        var refused: [(sku: String, reason: String)] = []
+    }
+
+    private func push(_ rows: [StockRow], _ sink: any StockSink, _ sent: inout Sent) async throws {
+        let result: BatchResult<SKU>
         do {
-            let result = try await sink.pushStock(rows.map(\.level))
-            let ok = Set(result.confirmed.map(\.rawValue))
-            confirmed += rows.filter { ok.contains($0.sku) }
-            refused += result.failed.map { ($0.key.rawValue, $0.value.message) }
+            result = try await sink.pushStock(rows.map(\.level))
         } catch let error as ConnectorError where error.disposition == .permanent {
             guard rows.count > 1 else {
-                refused.append((rows[0].sku, error.message))
+                sent.refused.append((rows[0].sku, error.message))
                 return
             }
             let half = rows.count / 2
-            try await push(Array(rows[..<half]), sink, &confirmed, &refused)
-            try await push(Array(rows[half...]), sink, &confirmed, &refused)
+            try await push(Array(rows[..<half]), sink, &sent)
+            try await push(Array(rows[half...]), sink, &sent)
+            return
+        }
+        let ok = Set(result.confirmed.map(\.rawValue))
+        sent.confirmed += rows.filter { ok.contains($0.sku) }
+        sent.refused += result.failed.map { ($0.key.rawValue, $0.value.message) }
+    }
+
+    /// When to send the rest after the target stopped part-way.
+    static func delay(after error: any Error) -> TimeInterval {
+        guard let error = error as? ConnectorError else { return 1 }
+        switch error.disposition {
+        case .rateLimited(let after), .retryable(after: .some(let after)):
+            return Double(after.components.seconds) + Double(after.components.attoseconds) / 1e18
+        default: return 1
         }
     }
 
-    static func outcome(flow: FlowDefinition, confirmed: [StockRow], refused: [(String, String)], now: Date) -> [StoreEffect] {
-        var effects: [StoreEffect] = []
-        if !confirmed.isEmpty {
+    public func deadLetterEffects(_ job: Job, reason: String, now: Date) -> [StoreEffect] {
+        guard let payload = try? job.decodePayload(Payload.self), let flow = try? environment.catalog.flow(named: payload.flow) else {
+            return []
+        }
+        return Progress(flow: flow, run: payload.run, now: now).effects(refused: payload.rows.count)
+    }
+
+    /// Adds to a sync run's counts, when the push belongs to one.
+    struct Progress {
+        var flow: FlowDefinition
+        var run: String?
+        var now: Date
+
+        func effects(confirmed: Int = 0, refused: Int = 0) -> [StoreEffect] {
+            guard let run, confirmed + refused > 0 else { return [] }
+            return [
+                .updateSyncRun(
+                    SyncRunUpdate(run: run, flow: flow.name, target: flow.target, at: now, confirmed: confirmed, refused: refused))
+            ]
+        }
+    }
+
+    /// The snapshot for what was confirmed, the run's counts, and a warning naming what was refused.
+    static func outcome(flow: FlowDefinition, sent: Sent, progress: Progress, now: Date) -> [StoreEffect] {
+        var effects = progress.effects(confirmed: sent.confirmed.count, refused: sent.refused.count)
+        if !sent.confirmed.isEmpty {
             effects.append(
                 .putSnapshots(
-                    confirmed.map {
-                        SnapshotEntry(connection: flow.target, entity: StockSyncJob.entity, key: $0.sku, value: "\($0.quantity)", confirmedAt: now)
+                    sent.confirmed.map {
+                        SnapshotEntry(connection: flow.target, entity: StockSyncJob.entity, key: $0.sku, value: $0.snapshot.value, confirmedAt: now)
                     }))
         }
-        if !refused.isEmpty {
-            let sample = refused.prefix(20).map { "\($0.0): \($0.1)" }.joined(separator: "; ")
+        if !sent.refused.isEmpty {
+            let sample = sent.refused.prefix(20).map { "\($0.sku): \($0.reason)" }.joined(separator: "; ")
             effects.append(
                 .log(
                     EventRecord(
                         at: now, level: .warning, kind: "stock", connection: flow.target, subject: "flow:\(flow.name)",
-                        message: "\(refused.count) SKU(s) refused by the target, the rest pushed: \(sample)",
-                        details: ["flow": flow.name, "refused": refused.map(\.0).prefix(200).joined(separator: ",")])))
+                        message: "\(sent.refused.count) SKU(s) refused by the target, the rest pushed: \(sample)",
+                        details: ["flow": flow.name, "refused": sent.refused.map(\.sku).prefix(200).joined(separator: ",")])))
         }
         return effects
     }
@@ -171,6 +299,7 @@ public struct BulkStatusJob: JobHandler {
         /// Indexes still to settle.
         public var pending: [Int]
         public var poll: Int
+        public var run: String?
     }
 
     public static let kind = "stock.bulk-status"
@@ -182,12 +311,15 @@ public struct BulkStatusJob: JobHandler {
     }
 
     static func job(
-        flow: FlowDefinition, bulkID: String, operations: [[StockRow]], pending: [Int]? = nil, poll: Int, now: Date
+        flow: FlowDefinition, bulkID: String, operations: [[StockRow]], pending: [Int]? = nil, run: String?, poll: Int, now: Date
     ) throws -> NewJob {
         try NewJob(
             kind: kind, idempotencyKey: "\(bulkID):\(poll)",
-            json: Payload(flow: flow.name, bulkID: bulkID, operations: operations, pending: pending ?? Array(operations.indices), poll: poll),
-            runAt: poll == 1 ? now : now.addingTimeInterval(flow.bulkPollInterval.seconds), connection: flow.target)
+            json: Payload(
+                flow: flow.name, bulkID: bulkID, operations: operations, pending: pending ?? Array(operations.indices), poll: poll,
+                run: run),
+            priority: StockPriority.push, runAt: poll == 1 ? now : now.addingTimeInterval(flow.bulkPollInterval.seconds),
+            connection: flow.target)
     }
 
     public func run(_ context: JobContext) async throws -> JobResult {
@@ -196,7 +328,7 @@ public struct BulkStatusJob: JobHandler {
         let sink = try await environment.connectors.resolve(flow.target, as: (any BulkStockSink).self)
         let states = try await sink.bulkStatus(payload.bulkID)
         var confirmed: [StockRow] = []
-        var refused: [(String, String)] = []
+        var refused: [(sku: String, reason: String)] = []
         var open: [Int] = []
         var resend: [[StockRow]] = []
         for index in payload.pending {
@@ -213,13 +345,16 @@ public struct BulkStatusJob: JobHandler {
                 }
             }
         }
-        var effects = StockPushJob.outcome(flow: flow, confirmed: confirmed, refused: refused, now: context.now)
+        let progress = StockPushJob.Progress(flow: flow, run: payload.run, now: context.now)
+        var effects = StockPushJob.outcome(
+            flow: flow, sent: StockPushJob.Sent(confirmed: confirmed, refused: refused), progress: progress, now: context.now)
         for (index, rows) in resend.enumerated() {
             effects.append(
                 .enqueue(
                     try NewJob(
                         kind: StockPushJob.kind, idempotencyKey: "\(payload.bulkID):resend:\(index)",
-                        json: StockPushJob.Payload(flow: flow.name, rows: rows, operationSize: rows.count), connection: flow.target)))
+                        json: StockPushJob.Payload(flow: flow.name, rows: rows, run: payload.run, operationSize: rows.count),
+                        priority: StockPriority.push, connection: flow.target)))
         }
         if !open.isEmpty {
             guard payload.poll < flow.bulkMaxPolls else {
@@ -230,7 +365,7 @@ public struct BulkStatusJob: JobHandler {
             effects.append(
                 .enqueue(
                     try Self.job(
-                        flow: flow, bulkID: payload.bulkID, operations: payload.operations, pending: open,
+                        flow: flow, bulkID: payload.bulkID, operations: payload.operations, pending: open, run: payload.run,
                         poll: payload.poll + 1, now: context.now)))
         }
         return .done(effects)

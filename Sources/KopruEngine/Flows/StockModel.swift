@@ -1,0 +1,79 @@
+import Foundation
+import KopruCore
+import KopruStore
+
+/// Job priorities of stock work: bulk (below zero) for syncs, real time for a change an
+/// accepted order makes.
+public enum StockPriority {
+    public static let sync = -5
+    public static let push = -10
+    public static let sellable = 5
+}
+
+/// What a target last confirmed for one SKU: the sellable quantity sent, the on-hand level it was
+/// computed from and when that level was read. Kept as `sent/onHand/readAtMs` in one snapshot
+/// value per (target, SKU): about 20 bytes.
+struct StockSnapshot: Hashable, Sendable {
+    var sent: Int
+    /// Nil for a value written before on-hand was kept.
+    var onHand: Int?
+    var readAt: Date?
+
+    init(sent: Int, onHand: Int?, readAt: Date?) {
+        self.sent = sent
+        self.onHand = onHand
+        self.readAt = readAt
+    }
+
+    init?(_ value: String?) {
+        guard let value else { return nil }
+        let parts = value.split(separator: "/")
+        guard let sent = parts.first.flatMap({ Int($0) }) else { return nil }
+        self.sent = sent
+        onHand = parts.count > 1 ? Int(parts[1]) : nil
+        readAt = parts.count > 2 ? Int64(parts[2]).map(Date.init(millisecondsSince1970:)) : nil
+    }
+
+    var value: String { "\(sent)/\(onHand.map(String.init) ?? "")/\(readAt?.millisecondsSince1970 ?? 0)" }
+
+    /// Whether the target already holds `row` as at least as recent a reading.
+    func covers(_ row: StockRow) -> Bool {
+        guard sent == row.quantity, let readAt else { return false }
+        return readAt >= row.readAt
+    }
+}
+
+public struct StockRow: Codable, Hashable, Sendable {
+    /// The SKU on the target.
+    public var sku: String
+    /// What is sent: sellable stock.
+    public var quantity: Int
+    public var onHand: Int
+    public var readAt: Date
+
+    public init(sku: String, quantity: Int, onHand: Int, readAt: Date) {
+        self.sku = sku
+        self.quantity = quantity
+        self.onHand = onHand
+        self.readAt = readAt
+    }
+
+    var level: StockLevel { StockLevel(sku: SKU(sku), quantity: quantity, observedAt: readAt) }
+
+    var snapshot: StockSnapshot { StockSnapshot(sent: quantity, onHand: onHand, readAt: readAt) }
+}
+
+extension [StockRow] {
+    /// A stable name for a chunk of rows (FNV-1a over SKU and quantity), so a sync re-run after a
+    /// crash queues an identical chunk once.
+    var fingerprint: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for row in self {
+            for byte in "\(row.sku)=\(row.quantity);".utf8 {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x100_0000_01b3
+            }
+        }
+        return String(hash, radix: 16)
+    }
+}
