@@ -144,7 +144,8 @@ struct IntegrationRoutes: Sendable {
             ["connection": connection.id.rawValue, "flow": flow, "mode": mode, "requestedBy": context.notes.tokenName ?? "-"])
         let job = NewJob(
             kind: "sync.\(flow)", idempotencyKey: "sync:\(connection.id.rawValue):\(flow):\(UUID().uuidString)", payload: payload,
-            priority: 5, coalescingKey: "sync:\(connection.id.rawValue):\(flow)", connection: connection.id)
+            // Stock is bulk traffic (below zero, as the engine's StockPriority.sync): orders go first.
+            priority: flow == "stock" ? -5 : 5, coalescingKey: "sync:\(connection.id.rawValue):\(flow)", connection: connection.id)
         let result = try await store.enqueue([job], now: now())[0]
         var response = Response.json(
             ["job": "\(result.id)", "kind": job.kind, "mode": mode, "status": "pending"], status: .accepted)

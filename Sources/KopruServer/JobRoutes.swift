@@ -15,6 +15,15 @@ struct JobRoutes: Sendable {
         group.post("jobs/:id/retry") { _, context in try await self.retry(context) }
         group.get("dead-letters") { request, _ in try await self.list(request, statuses: [.dead]) }
         group.post("dead-letters/:id/replay") { _, context in try await self.replay(context) }
+        group.get("sync-runs") { request, _ in try await self.syncRuns(request) }
+    }
+
+    /// The same counts `kopru sync` draws its progress bar from.
+    private func syncRuns(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        let limit = try RequestParsing.int(query["limit"].map(String.init), field: "limit", range: 1...200) ?? 20
+        let runs = try await store.syncRuns(target: query["target"].map { ConnectionID(String($0)) }, limit: limit)
+        return .json(SyncRunPage(items: runs.map(SyncRunView.init)))
     }
 
     private func list(_ request: Request, statuses fixed: Set<JobStatus>?) async throws -> Response {

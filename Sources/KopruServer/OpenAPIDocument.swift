@@ -159,6 +159,46 @@ enum OpenAPIDocument {
         },
         "type": "object"
       },
+      "SyncRun": {
+        "properties": {
+          "confirmed": {
+            "type": "integer"
+          },
+          "finished": {
+            "type": "boolean"
+          },
+          "flow": {
+            "type": "string"
+          },
+          "id": {
+            "type": "string"
+          },
+          "queued": {
+            "type": "integer"
+          },
+          "read": {
+            "type": "integer"
+          },
+          "readDone": {
+            "type": "boolean"
+          },
+          "refused": {
+            "type": "integer"
+          },
+          "startedAt": {
+            "format": "date-time",
+            "type": "string"
+          },
+          "target": {
+            "type": "string"
+          },
+          "updatedAt": {
+            "format": "date-time",
+            "type": "string"
+          }
+        },
+        "type": "object"
+      },
       "Job": {
         "properties": {
           "attempts": {
@@ -813,6 +853,63 @@ enum OpenAPIDocument {
           }
         ],
         "summary": "Create or update an integration of a type."
+      }
+    },
+    "/api/sync-runs": {
+      "get": {
+        "operationId": "listSyncRuns",
+        "parameters": [
+          {
+            "description": "Only runs delivering to this connection.",
+            "in": "query",
+            "name": "target",
+            "required": false,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "description": "At most this many (1-200, default 20).",
+            "in": "query",
+            "name": "limit",
+            "required": false,
+            "schema": {
+              "type": "integer"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "properties": {
+                    "items": {
+                      "items": {
+                        "$ref": "#/components/schemas/SyncRun"
+                      },
+                      "type": "array"
+                    }
+                  },
+                  "type": "object"
+                }
+              }
+            },
+            "description": "Sync runs, newest first, with their counts."
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "summary": "Sync runs and their progress: read, queued, confirmed, refused."
       }
     },
     "/api/jobs": {

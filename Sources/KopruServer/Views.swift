@@ -93,3 +93,36 @@ struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
     /// Pass as `cursor` for the next page; absent on the last.
     var nextCursor: String?
 }
+
+/// A sync run's counts as the API, the CLI and the logs give them.
+public struct SyncRunView: Encodable, Sendable {
+    public var id: String
+    public var flow: String
+    public var target: String
+    public var startedAt: Date
+    public var updatedAt: Date
+    public var read: Int
+    public var readDone: Bool
+    public var queued: Int
+    public var confirmed: Int
+    public var refused: Int
+    public var finished: Bool
+
+    public init(_ run: SyncRun) {
+        id = run.id
+        flow = run.flow
+        target = run.target.rawValue
+        startedAt = run.startedAt
+        updatedAt = run.updatedAt
+        read = run.read
+        readDone = run.readDone
+        queued = run.queued
+        confirmed = run.confirmed
+        refused = run.refused
+        finished = run.finished
+    }
+}
+
+struct SyncRunPage: Encodable {
+    var items: [SyncRunView]
+}

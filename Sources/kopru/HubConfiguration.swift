@@ -35,6 +35,9 @@ struct HubConfiguration: Equatable {
         var overlapSeconds: Int
         var notes: Bool
         var exportStatuses: [String]
+        var buffer = 0
+        var skuMap: [String: String] = [:]
+        var bulkPollMilliseconds = 10_000
     }
 
     var store = "sqlite:./kopru.db"
@@ -166,14 +169,18 @@ struct HubConfiguration: Equatable {
                     settings: try entry.flattened("settings"), secrets: try entry.flattened("secrets")))
         }
         for entry in try reader.list("flows") {
-            try entry.allow(["name", "kind", "from", "to", "schedule", "timeZone", "overlapSeconds", "notes", "exportStatuses"])
+            try entry.allow([
+                "name", "kind", "from", "to", "schedule", "timeZone", "overlapSeconds", "notes", "exportStatuses", "buffer", "skuMap",
+                "bulkPollMilliseconds",
+            ])
             flows.append(
                 FlowEntry(
                     name: try entry.requiredString("name"), kind: try entry.requiredString("kind"),
                     from: try entry.requiredString("from"), to: try entry.requiredString("to"),
                     schedule: try entry.string("schedule"), timeZone: try entry.string("timeZone") ?? "Europe/Istanbul",
                     overlapSeconds: try entry.int("overlapSeconds") ?? 300, notes: (try entry.string("notes") ?? "true") == "true",
-                    exportStatuses: try entry.stringList("exportStatuses") ?? ["accepted"]))
+                    exportStatuses: try entry.stringList("exportStatuses") ?? ["accepted"], buffer: try entry.int("buffer") ?? 0,
+                    skuMap: try entry.flattened("skuMap"), bulkPollMilliseconds: try entry.int("bulkPollMilliseconds") ?? 10_000))
         }
     }
 
@@ -252,6 +259,8 @@ struct HubConfiguration: Equatable {
             }
             guard TimeZone(identifier: flow.timeZone) != nil else { throw Problem(key: "\(key).timeZone", message: "is not a time zone name") }
             guard flow.overlapSeconds >= 0 else { throw Problem(key: "\(key).overlapSeconds", message: "must not be negative") }
+            guard flow.buffer >= 0 else { throw Problem(key: "\(key).buffer", message: "must not be negative (units held back)") }
+            guard flow.bulkPollMilliseconds >= 1 else { throw Problem(key: "\(key).bulkPollMilliseconds", message: "must be positive") }
             for status in flow.exportStatuses where OrderStatus(rawValue: status) == nil {
                 throw Problem(
                     key: "\(key).exportStatuses",

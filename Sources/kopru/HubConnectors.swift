@@ -14,6 +14,8 @@ import Synchronization
 final class HubConnectors: Sendable {
     private let transport: any HTTPTransport
     private let cache = Mutex<[Connection: any Sendable]>([:])
+    /// The shared rate budgets, once a resolver has been made for a store.
+    private let budget = Mutex<RateBudget?>(nil)
 
     init(transport: any HTTPTransport = MiddlewareTransport(
         AsyncHTTPClientTransport(), middleware: [LoggingMiddleware(logger: Logger(label: "kopru.http"))]))
@@ -22,7 +24,14 @@ final class HubConnectors: Sendable {
     }
 
     func resolver(store: any Store) -> ConnectorResolver {
-        ConnectorResolver(store: store) { connection in try self.connector(for: connection) }
+        budget.withLock { $0 = RateBudget(store: store) }
+        return ConnectorResolver(store: store) { connection in try self.connector(for: connection) }
+    }
+
+    /// Every request of a connection draws from its endpoint class's shared budget.
+    private func transport(for connection: Connection, limits: EndpointLimits) -> any HTTPTransport {
+        guard let budget = budget.withLock({ $0 }) else { return transport }
+        return MiddlewareTransport(transport, middleware: [RateBudgetMiddleware(budget: budget, connection: connection.id, limits: limits)])
     }
 
     func connector(for connection: Connection) throws -> any Sendable {
@@ -30,10 +39,14 @@ final class HubConnectors: Sendable {
         let made: any Sendable
         switch connection.type {
         case "magento2":
+            let limits = try Magento2Connector.endpointLimits(settings: connection.settings)
             made = try Magento2Connector(
-                connection: connection.id, settings: connection.settings, secrets: connection.secrets, transport: transport)
+                connection: connection.id, settings: connection.settings, secrets: connection.secrets,
+                transport: transport(for: connection, limits: limits))
         case "erp-rest":
-            made = try RESTERPConnector(settings: connection.settings, secrets: connection.secrets, transport: transport)
+            let limits = try RESTERPConnector.endpointLimits(settings: connection.settings)
+            made = try RESTERPConnector(
+                settings: connection.settings, secrets: connection.secrets, transport: transport(for: connection, limits: limits))
         default:
             throw ConnectorError.permanent("no connector for type \(connection.type) in this build yet")
         }

@@ -86,7 +86,8 @@ enum Runtime {
                 FlowDefinition(
                     name: entry.name, kind: FlowDefinition.Kind(rawValue: entry.kind)!, source: ConnectionID(entry.from),
                     target: ConnectionID(entry.to), overlap: .seconds(entry.overlapSeconds),
-                    exportStatuses: Set(entry.exportStatuses.compactMap(OrderStatus.init(rawValue:))), notes: entry.notes)
+                    exportStatuses: Set(entry.exportStatuses.compactMap(OrderStatus.init(rawValue:))), notes: entry.notes,
+                    bulkPollInterval: .milliseconds(entry.bulkPollMilliseconds), buffer: entry.buffer, skuMap: entry.skuMap)
             })
     }
 
@@ -137,7 +138,8 @@ enum Runtime {
             let payload = try JSONEncoder.kopru.encode(SyncRequest(flow: entry.kind, mode: "delta", name: entry.name))
             return .job(
                 name: "flow:\(entry.name)", cron: try CronExpression(cron), timeZone: TimeZone(identifier: entry.timeZone)!,
-                kind: flow.syncKind, payload: payload, connection: flow.source, priority: 5)
+                kind: flow.syncKind, payload: payload, connection: flow.source,
+                priority: flow.kind == .stock ? StockPriority.sync : 5)
         }
     }
 

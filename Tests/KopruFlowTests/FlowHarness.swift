@@ -37,12 +37,17 @@ final class FlowHarness: Sendable {
     let directory: URL
     let catalog: FlowCatalog
     let connectors: ConnectorResolver
+    /// A second storefront ("shop2"), fed stock by the flow "stock2", when asked for.
+    let secondShop: MagentoSandbox?
+    let secondShopServer: SandboxServer?
 
     static let shop: ConnectionID = "shop"
+    static let shop2: ConnectionID = "shop2"
     static let erpID: ConnectionID = "erp"
 
     init(
         magentoSettings: [String: String] = [:], erpSettings: [String: String] = [:], overlap: Duration = .seconds(300),
+        stockFlow: (inout FlowDefinition) -> Void = { _ in }, secondShop secondStockFlow: FlowDefinition? = nil,
         configureMagento: (inout MagentoSandbox.Credentials, inout MagentoSandbox.Settings) -> Void = { _, _ in }
     ) async throws {
         magento = MagentoSandbox()
@@ -69,23 +74,53 @@ final class FlowHarness: Sendable {
                 id: Self.erpID, type: "erp-rest", name: "Sandbox ERP",
                 settings: ["baseURL": erpServer.baseURL.absoluteString + "/api/v2/", "timeoutSeconds": "1"].merging(erpSettings) { $1 },
                 secrets: ["api_key": Secret("erp-sandbox-key")]), now: Date())
-        catalog = FlowCatalog([
-            FlowDefinition(name: "orders", kind: .orders, source: Self.shop, target: Self.erpID, overlap: overlap),
-            FlowDefinition(
-                name: "stock", kind: .stock, source: Self.erpID, target: Self.shop, bulkPollInterval: .milliseconds(50)),
+        var stock = FlowDefinition(name: "stock", kind: .stock, source: Self.erpID, target: Self.shop, bulkPollInterval: .milliseconds(50))
+        stockFlow(&stock)
+        var flows = [
+            FlowDefinition(name: "orders", kind: .orders, source: Self.shop, target: Self.erpID, overlap: overlap), stock,
             FlowDefinition(name: "customers", kind: .customers, source: Self.shop, target: Self.erpID),
             FlowDefinition(name: "shipments", kind: .shipments, source: Self.erpID, target: Self.shop),
-        ])
-        connectors = ConnectorResolver(store: store, factory: Self.factory(transport: AsyncHTTPClientTransport()))
+        ]
+        if let secondStockFlow {
+            let second = MagentoSandbox()
+            let server = try await SandboxServer(second.sandbox)
+            let credentials = second.credentials
+            try await store.saveConnection(
+                Connection(
+                    id: Self.shop2, type: "magento2", name: "Second store",
+                    settings: ["baseURL": server.baseURL.absoluteString, "pageSize": "100", "stock.mode": "source-items"],
+                    secrets: [
+                        "consumerKey": Secret(credentials.consumerKey), "consumerSecret": Secret(credentials.consumerSecret),
+                        "accessToken": Secret(credentials.accessToken), "accessTokenSecret": Secret(credentials.accessTokenSecret),
+                    ]),
+                now: Date())
+            flows += [secondStockFlow, FlowDefinition(name: "orders2", kind: .orders, source: Self.shop2, target: Self.erpID, notes: false)]
+            (secondShop, secondShopServer) = (second, server)
+        } else {
+            (secondShop, secondShopServer) = (nil, nil)
+        }
+        catalog = FlowCatalog(flows)
+        connectors = ConnectorResolver(
+            store: store, factory: Self.factory(transport: AsyncHTTPClientTransport(), budget: RateBudget(store: store)))
     }
 
-    static func factory(transport: any HTTPTransport) -> ConnectorResolver.Factory {
+    /// Connectors as `kopru` builds them: every request drawn from its class's shared budget.
+    static func factory(transport: any HTTPTransport, budget: RateBudget? = nil) -> ConnectorResolver.Factory {
         { connection in
+            func limited(_ limits: EndpointLimits) -> any HTTPTransport {
+                guard let budget else { return transport }
+                return MiddlewareTransport(
+                    transport, middleware: [RateBudgetMiddleware(budget: budget, connection: connection.id, limits: limits)])
+            }
             switch connection.type {
             case "magento2":
-                try Magento2Connector(
-                    connection: connection.id, settings: connection.settings, secrets: connection.secrets, transport: transport)
-            case "erp-rest": try RESTERPConnector(settings: connection.settings, secrets: connection.secrets, transport: transport)
+                return try Magento2Connector(
+                    connection: connection.id, settings: connection.settings, secrets: connection.secrets,
+                    transport: limited(try Magento2Connector.endpointLimits(settings: connection.settings)))
+            case "erp-rest":
+                return try RESTERPConnector(
+                    settings: connection.settings, secrets: connection.secrets,
+                    transport: limited(try RESTERPConnector.endpointLimits(settings: connection.settings)))
             default: throw ConnectorError.permanent("no connector for \(connection.type)")
             }
         }
@@ -135,6 +170,7 @@ final class FlowHarness: Sendable {
     func shutdown() async {
         await magentoServer.shutdown()
         await erpServer.shutdown()
+        await secondShopServer?.shutdown()
         try? FileManager.default.removeItem(at: directory)
     }
 

@@ -3,16 +3,18 @@ import KopruConnectors
 import KopruCore
 import KopruStore
 
-/// `stock.sellable`: a channel accepted an order, so every other channel's sellable stock of
-/// that SKU drops now, not at the next ERP read. It starts from the on-hand level each channel's
-/// last push was computed from and the units now held by accepted orders, and sends the new
-/// number only where it changed. One job per SKU: a newer order for the same SKU supersedes a
-/// job still waiting (it would compute the same thing, later).
+/// `stock.sellable`: a channel accepted an order, so every channel's sellable stock of that SKU
+/// drops now, not at the next ERP read. It starts from the on-hand level each channel's last
+/// push was computed from and the units now held by all accepted orders, and sends the new
+/// number only where it changed. The channel that took the order is included: two channels
+/// selling the last unit at once must both end at zero, and the first order's job cannot know
+/// of the second. One job per SKU: a newer order for the same SKU supersedes a job still
+/// waiting (it would compute the same thing, later).
 public struct SellableStockJob: JobHandler {
     public struct Payload: Codable, Sendable {
         /// The source (ERP-side) SKU.
         public var sku: String
-        /// The channel that took the order; its own stock is left to it.
+        /// The channel that took the order.
         public var channel: ConnectionID
     }
 
@@ -35,7 +37,7 @@ public struct SellableStockJob: JobHandler {
     public func run(_ context: JobContext) async throws -> JobResult {
         let payload = try context.job.decodePayload(Payload.self)
         var effects: [StoreEffect] = []
-        for flow in environment.catalog.stockFlows where flow.target != payload.channel {
+        for flow in environment.catalog.stockFlows {
             let sku = flow.skuMap[payload.sku] ?? payload.sku
             let stored = try await environment.store.snapshots(connection: flow.target, entity: StockSyncJob.entity, keys: [sku])
             // Never pushed by a sync yet: nothing to start from; the first sync sends it.

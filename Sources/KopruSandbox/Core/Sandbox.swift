@@ -10,13 +10,18 @@ public final class Sandbox: Sendable {
     public let ledger = Ledger()
     private let router: SandboxRouter
     private let state: Mutex<(faults: [String: FaultPlan], random: SplitMix64)>
+    private let limits = Mutex(RateLimitBook())
+    /// What a refused request gets; the system's own words where it documents them.
+    private let limitExceeded: @Sendable (TimeInterval) -> SandboxResponse
     /// Answers requests that match no route, in the system's own error shape.
     private let notFound: @Sendable (SandboxRequest) -> SandboxResponse
 
     public init(
         name: String, router: SandboxRouter, seed: UInt64 = 1,
-        notFound: @escaping @Sendable (SandboxRequest) -> SandboxResponse = { _ in .json(404, ["error": "not found"]) }
+        notFound: @escaping @Sendable (SandboxRequest) -> SandboxResponse = { _ in .json(404, ["error": "not found"]) },
+        limitExceeded: @escaping @Sendable (TimeInterval) -> SandboxResponse = Sandbox.tooManyRequests
     ) {
+        self.limitExceeded = limitExceeded
         self.name = name
         self.router = router
         self.state = Mutex((faults: [:], random: SplitMix64(seed: seed)))
@@ -34,6 +39,22 @@ public final class Sandbox: Sendable {
 
     public func clearFaults() { state.withLock { $0.faults = [:] } }
 
+    /// Enforces `rule` over `routes` together, as the platform counts them (nil lifts it).
+    /// Requests over it get 429 with `Retry-After` and are in the ledger with fault `limit`.
+    public func setRateLimit(_ rule: RateLimitRule?, group: String, routes: [String]) {
+        limits.withLock { book in
+            book.rules[group] = rule
+            book.accepted[group] = nil
+            for route in routes { book.groupOfRoute[route] = rule == nil ? nil : group }
+        }
+    }
+
+    public static func tooManyRequests(_ wait: TimeInterval) -> SandboxResponse {
+        var response = SandboxResponse.json(429, ["message": "Too Many Requests"])
+        response.headers["retry-after"] = "\(max(1, Int(wait.rounded(.up))))"
+        return response
+    }
+
     public var routeNames: [String] { router.routes.map(\.name) }
 
     public func process(_ incoming: SandboxRequest) async -> SandboxOutcome {
@@ -50,6 +71,12 @@ public final class Sandbox: Sendable {
         }
         request.parameters = parameters
         entry.route = route.name
+        if let wait = limits.withLock({ $0.admit(route: route.name, at: entry.at) }) {
+            entry.fault = "limit"
+            entry.status = 429
+            ledger.record(entry)
+            return .respond(limitExceeded(wait))
+        }
         let (draw, latency, retryAfter) = state.withLock { state -> (FaultPlan.Draw, Int?, Int) in
             let plan = state.faults[route.name] ?? state.faults["*"] ?? .none
             let latency = plan.latencyMilliseconds.map { range in
