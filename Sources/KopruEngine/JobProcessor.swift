@@ -18,7 +18,8 @@ public struct JobProcessorConfiguration: Sendable {
     public var leaseDuration: Duration
     /// How long to wait before asking again when nothing was ready.
     public var pollInterval: Duration
-    /// Jobs of one connection running at once, unless `connectionConcurrency` says otherwise.
+    /// Jobs of one connection running at once, unless `connectionConcurrency` says otherwise;
+    /// bulk jobs (priority below zero) and the rest count separately.
     public var defaultConnectionConcurrency: Int
     public var connectionConcurrency: [ConnectionID: Int]
     /// On shutdown, how long running jobs may take to finish before they are cancelled and released.
@@ -47,6 +48,12 @@ public struct JobProcessorConfiguration: Sendable {
     func limit(for connection: ConnectionID) -> Int { connectionConcurrency[connection] ?? defaultConnectionConcurrency }
 }
 
+/// A connection's slots for one kind of traffic.
+struct Lane: Hashable {
+    var connection: ConnectionID
+    var bulk: Bool
+}
+
 /// Counts since start, for logs and benchmarks.
 public struct JobProcessorStatistics: Sendable, Equatable {
     public var succeeded = 0
@@ -65,7 +72,9 @@ public final class JobProcessor: Service, Sendable {
     private struct State {
         var stopping = false
         var running: [JobID: (lease: Lease, connection: ConnectionID?)] = [:]
-        var perConnection: [ConnectionID: Int] = [:]
+        /// Running jobs per connection and lane: bulk jobs (priority below zero) have their own
+        /// slots, so a 100 k stock sync never takes the slots an order needs.
+        var perConnection: [Lane: Int] = [:]
         var statistics = JobProcessorStatistics()
     }
 
@@ -124,12 +133,14 @@ public final class JobProcessor: Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.heartbeat() }
             while !isStopping {
-                let (free, busy, saturated) = state.withLock { state in
+                let (free, busy, full) = state.withLock { state in
                     (
                         configuration.concurrency - state.running.count, !state.running.isEmpty,
-                        Set(state.perConnection.filter { $0.value >= configuration.limit(for: $0.key) }.keys)
+                        state.perConnection.filter { $0.value >= configuration.limit(for: $0.key.connection) }.keys
                     )
                 }
+                let saturated = Set(full.filter { !$0.bulk }.map(\.connection))
+                let bulkSaturated = Set(full.filter(\.bulk).map(\.connection))
                 // While jobs run, wait until a worthwhile batch is free: claiming one job per freed
                 // slot would spend a transaction (an fsync) on each.
                 if free <= 0 || (busy && free < refillThreshold) {
@@ -142,7 +153,7 @@ public final class JobProcessor: Service, Sendable {
                         ClaimRequest(
                             owner: configuration.workerID, limit: min(free, configuration.claimBatch),
                             leaseDuration: configuration.leaseDuration.seconds, now: now(), kinds: registry.kinds,
-                            excludingConnections: saturated))
+                            excludingConnections: saturated, excludingBulkConnections: bulkSaturated))
                 } catch {
                     logger.error("claiming jobs failed; trying again", metadata: ["error": "\(error)"])
                     try? await Task.sleep(for: configuration.pollInterval)
@@ -185,9 +196,10 @@ public final class JobProcessor: Service, Sendable {
     private func admit(_ claimed: ClaimedJob) -> Bool {
         state.withLock { state in
             if let connection = claimed.job.connection {
-                let running = state.perConnection[connection, default: 0]
+                let lane = Lane(connection: connection, bulk: claimed.job.priority < 0)
+                let running = state.perConnection[lane, default: 0]
                 guard running < configuration.limit(for: connection) else { return false }
-                state.perConnection[connection] = running + 1
+                state.perConnection[lane] = running + 1
             }
             state.running[claimed.job.id] = (claimed.lease, claimed.job.connection)
             return true
@@ -198,8 +210,9 @@ public final class JobProcessor: Service, Sendable {
         state.withLock { state in
             state.running[claimed.job.id] = nil
             if let connection = claimed.job.connection {
-                state.perConnection[connection, default: 1] -= 1
-                if state.perConnection[connection] == 0 { state.perConnection[connection] = nil }
+                let lane = Lane(connection: connection, bulk: claimed.job.priority < 0)
+                state.perConnection[lane, default: 1] -= 1
+                if state.perConnection[lane] == 0 { state.perConnection[lane] = nil }
             }
         }
     }

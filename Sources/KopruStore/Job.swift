@@ -153,11 +153,15 @@ public struct ClaimRequest: Hashable, Sendable {
     public var kinds: Set<String>?
     /// Connections whose concurrency limit is reached.
     public var excludingConnections: Set<ConnectionID>
+    /// Connections whose limit for bulk jobs (priority below zero) is reached: their real-time
+    /// jobs may still be claimed.
+    public var excludingBulkConnections: Set<ConnectionID>
 
     public init(
         owner: String, limit: Int, leaseDuration: TimeInterval, now: Date, kinds: Set<String>? = nil,
-        excludingConnections: Set<ConnectionID> = []
+        excludingConnections: Set<ConnectionID> = [], excludingBulkConnections: Set<ConnectionID> = []
     ) {
+        self.excludingBulkConnections = excludingBulkConnections
         self.owner = owner
         self.limit = limit
         self.leaseDuration = leaseDuration

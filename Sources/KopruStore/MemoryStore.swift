@@ -91,6 +91,7 @@ public final class MemoryStore: Store {
                     job.status == .pending && job.runAt <= now
                         && (request.kinds?.contains(job.kind) ?? true)
                         && !(job.connection.map(request.excludingConnections.contains) ?? false)
+                        && !(job.priority < 0 && (job.connection.map(request.excludingBulkConnections.contains) ?? false))
                         && (job.orderingKey.map { blockedOrderingKeys[$0] == job.id } ?? true)
                 }
                 .sorted { ($0.priority, $1.runAt, $1.id) > ($1.priority, $0.runAt, $0.id) }

@@ -4,6 +4,16 @@ import KopruStore
 
 extension StoreContract {
     static let stockCases: [ContractCase] = [
+        ContractCase(name: "claims: a connection's bulk jobs can be held back while its real-time jobs run") { store in
+            _ = try await store.enqueue(
+                [
+                    job("bulk", priority: -10, connection: "shop"), job("order", priority: 0, connection: "shop"),
+                    job("other-bulk", priority: -10, connection: "erp"),
+                ], now: t0)
+            let claimed = try await store.claim(
+                ClaimRequest(owner: "w", limit: 10, leaseDuration: 60, now: t0, excludingBulkConnections: ["shop"]))
+            try expectEqual(Set(keys(claimed)), ["order", "other-bulk"], "shop's bulk job waits")
+        },
         ContractCase(name: "rate budgets: one arrival time per key, changed only when asked") { store in
             let first = try await store.updateBudget("erp:orders") { stored in (t0, stored) }
             try expectEqual(first, nil, "a new budget has no arrival time")

@@ -135,6 +135,11 @@ extension PostgresStore: JobQueueStore {
                 try builder.and(
                     "(connection_id IS NULL OR NOT (connection_id = ANY(", request.excludingConnections.map(\.rawValue).sorted(), ")))")
             }
+            if !request.excludingBulkConnections.isEmpty {
+                try builder.and(
+                    "(priority >= 0 OR connection_id IS NULL OR NOT (connection_id = ANY(",
+                    request.excludingBulkConnections.map(\.rawValue).sorted(), ")))")
+            }
             builder.append(
                 """
                   AND (ordering_key IS NULL OR NOT EXISTS (

@@ -90,6 +90,11 @@ extension SQLiteStore: JobQueueStore {
                 sql += " AND (connection_id IS NULL OR connection_id NOT IN (\(placeholders(request.excludingConnections.count))))"
                 arguments += request.excludingConnections.map(\.rawValue).sorted() as [(any DatabaseValueConvertible)?]
             }
+            if !request.excludingBulkConnections.isEmpty {
+                sql +=
+                    " AND (priority >= 0 OR connection_id IS NULL OR connection_id NOT IN (\(placeholders(request.excludingBulkConnections.count))))"
+                arguments += request.excludingBulkConnections.map(\.rawValue).sorted() as [(any DatabaseValueConvertible)?]
+            }
             sql += " ORDER BY priority DESC, run_at, id LIMIT ?"
             arguments.append(request.limit)
             let ids = try Int64.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))

@@ -23,12 +23,19 @@ public final class Ledger: Sendable {
     }
 
     private let entries = Mutex<[Entry]>([])
+    private let bodies = Atomic<Bool>(true)
 
     public init() {}
 
+    /// Benchmarks of 100 k rows keep the entries but not the bodies (or the ledger would be
+    /// most of the memory measured).
+    public func keepBodies(_ keep: Bool) { bodies.store(keep, ordering: .relaxed) }
+
     func record(_ entry: Entry) {
+        let keep = bodies.load(ordering: .relaxed)
         entries.withLock { entries in
             var entry = entry
+            if !keep { entry.body = Data() }
             entry.sequence = entries.count + 1
             entries.append(entry)
         }

@@ -11,6 +11,11 @@ public final class Sandbox: Sendable {
     private let router: SandboxRouter
     private let state: Mutex<(faults: [String: FaultPlan], random: SplitMix64)>
     private let limits = Mutex(RateLimitBook())
+    private let busy = Atomic<Int64>(0)
+
+    /// Time spent answering requests (routing, faults, the system's own work), in seconds:
+    /// benchmarks report it so the simulator's cost is not mistaken for the hub's.
+    public var busySeconds: Double { Double(busy.load(ordering: .relaxed)) / 1e9 }
     /// What a refused request gets; the system's own words where it documents them.
     private let limitExceeded: @Sendable (TimeInterval) -> SandboxResponse
     /// Answers requests that match no route, in the system's own error shape.
@@ -58,6 +63,11 @@ public final class Sandbox: Sendable {
     public var routeNames: [String] { router.routes.map(\.name) }
 
     public func process(_ incoming: SandboxRequest) async -> SandboxOutcome {
+        let started = ContinuousClock.now
+        defer {
+            let spent = ContinuousClock.now - started
+            busy.add(spent.components.seconds * 1_000_000_000 + spent.components.attoseconds / 1_000_000_000, ordering: .relaxed)
+        }
         var request = incoming
         var entry = Ledger.Entry(
             sequence: 0, at: Date(), method: request.method, path: request.path, rawQuery: request.rawQuery,

@@ -104,16 +104,20 @@ struct ERPRoutes: Sendable {
 
     /// The whole list, or one page with `?page=&page_size=` (1-based; an empty list past the end).
     func listStocks(_ request: SandboxRequest) -> SandboxResponse {
-        let (stock, maxPage) = state.withLock { ($0.stock, $0.settings.maxPageSize) }
-        var rows = stock.keys.sorted().map { code -> JSON in ["sku": .string(code), "qty": JSON(stock[code]!)] }
-        var headers = ["x-total-count": "\(rows.count)"]
+        let (stock, codes, maxPage) = state.withLock { state in
+            if state.sortedCodes == nil { state.sortedCodes = state.stock.keys.sorted() }
+            return (state.stock, state.sortedCodes!, state.settings.maxPageSize)
+        }
+        var page = codes[...]
         if request.query("page") != nil || request.query("page_size") != nil {
-            guard let page = Int(request.query("page") ?? "1"), page >= 1,
+            guard let number = Int(request.query("page") ?? "1"), number >= 1,
                 let size = Int(request.query("page_size") ?? "100"), (1...maxPage).contains(size)
             else { return Self.error(400, "INVALID", "page must be ≥ 1 and page_size 1…\(maxPage)") }
-            let start = min((page - 1) * size, rows.count)
-            rows = Array(rows[start..<min(start + size, rows.count)])
+            let start = min((number - 1) * size, codes.count)
+            page = codes[start..<min(start + size, codes.count)]
         }
+        let rows = page.map { code -> JSON in ["sku": .string(code), "qty": JSON(stock[code]!)] }
+        var headers = ["x-total-count": "\(codes.count)"]
         var response = SandboxResponse.json(200, .array(rows))
         headers["content-type"] = "application/json"
         response.headers = headers

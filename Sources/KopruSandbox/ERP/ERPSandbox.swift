@@ -33,7 +33,12 @@ public final class ERPSandbox: Sendable {
 
     struct State {
         var settings: Settings
-        var stock: [String: Int] = [:]
+        var stock: [String: Int] = [:] {
+            didSet { if stock.count != oldValue.count { sortedCodes = nil } }
+        }
+        /// The codes in page order, kept between requests (sorting 100 k codes per page would
+        /// make the simulator, not the hub, the cost a benchmark measures).
+        var sortedCodes: [String]?
         var orders: [CreatedOrder] = []
         var idempotency: [String: String] = [:]
         var customers: [String: (id: String, body: JSON)] = [:]

@@ -1,0 +1,256 @@
+import ConnectorMagento2
+import Foundation
+import KopruConnectors
+import KopruCore
+import KopruEngine
+import KopruHTTPClient
+import KopruSandbox
+import KopruStore
+import KopruStoreSQLite
+import Logging
+
+/// One benchmark world: an ERP and a Magento sandbox on loopback with the same catalogue, an
+/// SQLite store in a temporary folder, the ERP → Magento stock flow (and an order flow for the
+/// priority check) and a running job processor, with connectors built as `kopru serve` builds
+/// them (shared rate budgets included).
+final class StockBenchWorld: Sendable {
+    enum Profile: Sendable {
+        /// Limits off: the hub's own cost.
+        case unlimited
+        /// Ozon's stock endpoint: ≤ 100 rows per request, ≤ 80 requests per minute.
+        case ozon
+        /// Magento's asynchronous bulk (≤ 5 000 rows per request) behind a host limit of 10
+        /// requests per minute (Magento has none itself; this stands for a WAF rule).
+        case magentoBulk
+
+        var name: String {
+            switch self {
+            case .unlimited: "unlimited"
+            case .ozon: "ozon-stock (100 rows × 80 req/min)"
+            case .magentoBulk: "magento-bulk (5000 rows × 10 req/min)"
+            }
+        }
+
+        var requestsPerWindow: Int { self == .ozon ? 80 : 10 }
+        var rowsPerRequest: Int { self == .ozon ? 100 : 5_000 }
+        var route: String { self == .ozon ? "stock.source-items" : "stock.bulk" }
+    }
+
+    struct Timing {
+        var seconds: Double
+        var requests: Int
+        var rows: Int
+        var sandboxShare: Double
+    }
+
+    struct BudgetResult {
+        var profile: String
+        var limit: String
+        var timeScale: Double
+        var requests: Int
+        var rows: Int
+        var refused: Int
+        var efficiency: Double
+        var seconds: Double
+        var orderExportMilliseconds: Double
+    }
+
+    let magento = MagentoSandbox()
+    let erp: ERPSandbox
+    let magentoServer: SandboxServer
+    let erpServer: SandboxServer
+    let store: SQLiteStore
+    let directory: URL
+    let catalog: FlowCatalog
+    let processor: JobProcessor
+    let worker: Task<Void, any Error>
+    let skus: [String]
+    let profile: Profile
+    /// Real seconds per platform minute.
+    let window: Double
+
+    init(skus count: Int, profile: Profile) async throws {
+        self.profile = profile
+        var settings = ERPSandbox.Settings()
+        settings.honoursIdempotencyKey = false
+        settings.maxPageSize = 5_000
+        erp = ERPSandbox(settings: settings)
+        skus = (1...count).map { String(format: "SKU-%06d", $0) }
+        var levels: [String: Int] = [:]
+        for (index, sku) in skus.enumerated() {
+            levels[sku] = index % 50
+            magento.setStock(sku: sku, quantity: 0)
+        }
+        erp.setStock(levels)
+        for sandbox in [magento.sandbox, erp.sandbox] { sandbox.ledger.keepBodies(false) }
+        magento.configure { _, settings in
+            settings.asyncInputLimit = 5_000
+            settings.inputLimit = profile == .ozon ? 100 : nil
+        }
+        // Compress time so that the ideal run takes about five seconds.
+        let requests = Double(count) / Double(profile.rowsPerRequest)
+        let idealMinutes = requests / Double(profile.requestsPerWindow)
+        window = profile == .unlimited ? 60 : 60 / max(1, idealMinutes * 60 / 5)
+        var shopSettings = ["stock.mode": "bulk", "stock.bulkOperationSize": "1000", "timeoutSeconds": "60"]
+        switch profile {
+        case .unlimited: break
+        case .ozon:
+            shopSettings["stock.mode"] = "source-items"
+            shopSettings["inputLimit"] = "100"
+            shopSettings["rateLimit.stock"] = "80/\(window)s"
+            magento.sandbox.setRateLimit(RateLimitRule(requests: 80, window: window), group: "stock", routes: [profile.route])
+        case .magentoBulk:
+            shopSettings["stock.bulkOperationSize"] = "500"
+            shopSettings["rateLimit.bulk"] = "10/\(window)s"
+            magento.sandbox.setRateLimit(RateLimitRule(requests: 10, window: window), group: "bulk", routes: [profile.route])
+        }
+        magentoServer = try await SandboxServer(magento.sandbox)
+        erpServer = try await SandboxServer(erp.sandbox)
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-bench-stock-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        store = try SQLiteStore(path: directory.appendingPathComponent("hub.db").path, secretBox: .ephemeral())
+        try await store.migrate()
+        let credentials = magento.credentials
+        shopSettings["baseURL"] = magentoServer.baseURL.absoluteString
+        try await store.saveConnection(
+            Connection(
+                id: "shop", type: "magento2", name: "Bench store", settings: shopSettings,
+                secrets: [
+                    "consumerKey": Secret(credentials.consumerKey), "consumerSecret": Secret(credentials.consumerSecret),
+                    "accessToken": Secret(credentials.accessToken), "accessTokenSecret": Secret(credentials.accessTokenSecret),
+                ]), now: Date())
+        try await store.saveConnection(
+            Connection(
+                id: "erp", type: "erp-rest", name: "Bench ERP",
+                settings: [
+                    "baseURL": erpServer.baseURL.absoluteString + "/api/v2/", "pagination": "page", "pagination.pageSize": "5000",
+                    "timeoutSeconds": "60",
+                ], secrets: ["api_key": Secret("erp-sandbox-key")]), now: Date())
+        catalog = FlowCatalog([
+            FlowDefinition(name: "stock", kind: .stock, source: "erp", target: "shop", bulkPollInterval: .milliseconds(5)),
+            FlowDefinition(name: "orders", kind: .orders, source: "shop", target: "erp", notes: false),
+        ])
+        let connectors = HubConnectors()
+        processor = JobProcessor(
+            store: store,
+            registry: JobRegistry(JobRegistry.flows(catalog, connectors: connectors.resolver(store: store), store: store)),
+            configuration: JobProcessorConfiguration(
+                workerID: "bench", concurrency: 16, claimBatch: 32, leaseDuration: .seconds(120), pollInterval: .milliseconds(2)),
+            logger: Logger(label: "kopru.bench"))
+        let processor = self.processor
+        worker = Task { try await processor.run() }
+    }
+
+    func shutdown() async {
+        processor.stop()
+        _ = try? await worker.value
+        await magentoServer.shutdown()
+        await erpServer.shutdown()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Runs one sync to the end (every queued row confirmed or refused) and times it.
+    func sync(mode: String, expect: Int? = nil, changing: Int = 0) async throws -> Timing {
+        if changing > 0 {
+            let step = max(1, skus.count / changing)
+            var levels: [String: Int] = [:]
+            for index in stride(from: 0, to: skus.count, by: step).prefix(changing) {
+                levels[skus[index]] = (erp.stockLevel(code: skus[index]) ?? 0) + 7
+            }
+            erp.setStock(levels)
+        }
+        let requestsBefore = magento.sandbox.ledger.count + erp.sandbox.ledger.count
+        let rowsBefore = magento.stockRowsApplied
+        let busyBefore = magento.sandbox.busySeconds + erp.sandbox.busySeconds
+        let clock = ContinuousClock()
+        let started = clock.now
+        let run = try await start(mode: mode)
+        try await waitUntilFinished(run)
+        let seconds = (clock.now - started).seconds
+        let rows = magento.stockRowsApplied - rowsBefore
+        let expected = expect ?? changing
+        guard rows == expected else { throw BenchError(description: "\(mode) sync applied \(rows) rows, expected \(expected)") }
+        return Timing(
+            seconds: seconds, requests: magento.sandbox.ledger.count + erp.sandbox.ledger.count - requestsBefore, rows: rows,
+            sandboxShare: (magento.sandbox.busySeconds + erp.sandbox.busySeconds - busyBefore) / seconds)
+    }
+
+    private func start(mode: String) async throws -> String {
+        let flow = catalog.flows[0]
+        let id = try await store.enqueue([flow.syncJob(mode: mode)], now: Date())[0].id
+        return "\(flow.name)#\(id)"
+    }
+
+    private func waitUntilFinished(_ run: String, timeout: Duration = .seconds(600)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let progress = try await store.syncRun(run), progress.finished { return }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        throw BenchError(description: "sync \(run) did not finish in \(timeout)")
+    }
+
+    /// The seed's way: one request per SKU, one after another, through the same client stack.
+    func perSKUBaseline() async throws -> Double {
+        let credentials = magento.credentials
+        let connector = try Magento2Connector(
+            connection: "baseline", settings: ["baseURL": magentoServer.baseURL.absoluteString, "stock.mode": "legacy"],
+            secrets: [
+                "consumerKey": Secret(credentials.consumerKey), "consumerSecret": Secret(credentials.consumerSecret),
+                "accessToken": Secret(credentials.accessToken), "accessTokenSecret": Secret(credentials.accessTokenSecret),
+            ], transport: AsyncHTTPClientTransport())
+        let levels = skus.map { StockLevel(sku: SKU($0), quantity: (erp.stockLevel(code: $0) ?? 0) + 1, observedAt: Date()) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        for start in stride(from: 0, to: levels.count, by: 50) {
+            let result = try await connector.pushStock(Array(levels[start..<min(start + 50, levels.count)]))
+            guard result.failed.isEmpty else { throw BenchError(description: "baseline push refused: \(result.failed.first!.value)") }
+        }
+        return (clock.now - started).seconds
+    }
+
+    /// A full sync under the profile's limit, with five orders placed a second in whose export
+    /// is timed: bulk stock traffic must not hold them up.
+    func budgetRun() async throws -> BudgetResult {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let run = try await start(mode: "full")
+        try await Task.sleep(for: .seconds(1))
+        let ordered = clock.now
+        for index in 1...5 {
+            magento.placeOrder(
+                MagentoSandbox.NewOrder(
+                    email: "bench\(index)@example.com",
+                    address: MagentoSandbox.Address(firstName: "Ayşe", lastName: "Yılmaz", street: "Atatürk Cad. 1", city: "Kadıköy", region: "İstanbul"),
+                    lines: [MagentoSandbox.OrderLine(sku: skus[index], name: "Ürün", quantity: 1, price: 100)], shipping: 0))
+        }
+        _ = try await store.enqueue([catalog.flows[1].syncJob()], now: Date())
+        while erp.orders.count < 5 {
+            try await Task.sleep(for: .milliseconds(2))
+            if clock.now - ordered > .seconds(60) { throw BenchError(description: "orders were not exported during the sync") }
+        }
+        let orderMilliseconds = (clock.now - ordered).seconds * 1000
+        try await waitUntilFinished(run)
+        let seconds = (clock.now - started).seconds
+        let entries = magento.sandbox.ledger.entries(route: profile.route)
+        let accepted = entries.filter { $0.fault == nil && ($0.status == 200 || $0.status == 202) }.map(\.at).sorted()
+        let interval = window / Double(profile.requestsPerWindow)
+        let span = accepted.last!.timeIntervalSince(accepted.first!) + interval
+        let allowedRows = span / interval * Double(profile.rowsPerRequest)
+        let confirmed = try await store.syncRun(run)?.confirmed ?? 0
+        guard confirmed == skus.count else { throw BenchError(description: "\(profile.name): \(confirmed) of \(skus.count) rows confirmed") }
+        return BudgetResult(
+            profile: profile.name, limit: "\(profile.requestsPerWindow)/min × \(profile.rowsPerRequest) rows", timeScale: 60 / window,
+            requests: entries.count, rows: confirmed, refused: entries.filter { $0.fault == "limit" }.count,
+            efficiency: Double(confirmed) / allowedRows, seconds: seconds, orderExportMilliseconds: orderMilliseconds)
+    }
+
+    /// The process's peak resident set (Linux `VmHWM`), in MB.
+    static func peakRSSMegabytes() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kilobytes / 1024
+    }
+}
