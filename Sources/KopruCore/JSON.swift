@@ -40,12 +40,14 @@ public enum JSON: Hashable, Sendable, Codable {
         }
     }
 
-    public static func parse(_ data: Data) throws -> JSON { try JSONDecoder().decode(JSON.self, from: data) }
+    public static func parse(_ data: Data) throws -> JSON { try read(data) }
 
+    /// Compact, keys sorted, slashes as they are.
     public var data: Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)) ?? Data("null".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        write(into: &bytes)
+        return Data(bytes)
     }
 
     public subscript(key: String) -> JSON? {
@@ -89,7 +91,9 @@ public enum JSON: Hashable, Sendable, Codable {
 
     /// A whole number, from a number or a numeric string; nil for fractions.
     public var int: Int? {
-        guard let value = decimal, value == value.rounded(scale: 0, .halfEven) else { return nil }
+        guard let value = decimal else { return nil }
+        if let whole = value.wholeInt64 { return Int(whole) }
+        guard value == value.rounded(scale: 0, .halfEven) else { return nil }
         return Int(value.plainString)
     }
 

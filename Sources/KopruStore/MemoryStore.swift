@@ -247,13 +247,21 @@ public final class MemoryStore: Store {
         }
     }
 
+    public func reservedQuantities(asOf: Date) async throws -> [String: Int] {
+        reserved(skus: nil, asOf: asOf)
+    }
+
     public func reservedQuantities(skus: [String], asOf: Date) async throws -> [String: Int] {
-        let wanted = Set(skus)
+        reserved(skus: skus, asOf: asOf)
+    }
+
+    private func reserved(skus: [String]?, asOf: Date) -> [String: Int] {
+        let wanted = skus.map(Set.init)
         let asOf = asOf.storePrecision
         return state.withLock { state in
             var found: [String: Int] = [:]
             for lines in state.reservations.values {
-                for (sku, line) in lines where wanted.contains(sku) && (line.releasedAt.map { $0 >= asOf } ?? true) {
+                for (sku, line) in lines where (wanted?.contains(sku) ?? true) && (line.releasedAt.map { $0 >= asOf } ?? true) {
                     found[sku, default: 0] += line.quantity
                 }
             }
@@ -401,6 +409,14 @@ public final class MemoryStore: Store {
                 if let entry = state.snapshots[Self.snapshotKey(probe)] { found[key] = entry.value }
             }
             return found
+        }
+    }
+
+    public func snapshots(connection: ConnectionID, entity: String, atMost limit: Int) async throws -> [String: String]? {
+        state.withLock { state in
+            let found = state.snapshots.values.filter { $0.connection == connection && $0.entity == entity }
+            guard found.count <= limit else { return nil }
+            return Dictionary(found.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
         }
     }
 

@@ -27,6 +27,9 @@ public protocol StockReservationStore: Sendable {
     /// Units held per SKU (SKUs without any are absent). A reservation released at or after
     /// `asOf` still counts: a stock level read at `asOf` may not include that order yet.
     func reservedQuantities(skus: [String], asOf: Date) async throws -> [String: Int]
+    /// The same for every SKU that has any: the table holds only orders on their way to the
+    /// ERP, so one scan beats a lookup per SKU when a whole catalogue is read.
+    func reservedQuantities(asOf: Date) async throws -> [String: Int]
     /// Forgets reservations released before the cutoff; returns how many.
     func purgeReservations(releasedBefore cutoff: Date) async throws -> Int
 }

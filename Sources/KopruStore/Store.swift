@@ -50,6 +50,10 @@ public protocol CursorStore: Sendable {
 public protocol SnapshotStore: Sendable {
     /// The confirmed values of the given keys that have one.
     func snapshots(connection: ConnectionID, entity: String, keys: [String]) async throws -> [String: String]
+    /// Every confirmed value of the entity on the connection, in one scan, unless there are more
+    /// than `limit` (then nil): a sync compares a whole catalogue faster this way than by
+    /// looking keys up page by page.
+    func snapshots(connection: ConnectionID, entity: String, atMost limit: Int) async throws -> [String: String]?
     func putSnapshots(_ entries: [SnapshotEntry]) async throws
 }
 

@@ -91,6 +91,19 @@ extension PostgresStore: BindingStore, CursorStore, SnapshotStore, EventLogStore
         return found
     }
 
+    public func snapshots(connection: ConnectionID, entity: String, atMost limit: Int) async throws -> [String: String]? {
+        var found: [String: String] = [:]
+        let rows = try await client.query(
+            """
+            SELECT key, value FROM snapshots WHERE connection_id = \(connection.rawValue) AND entity = \(entity) LIMIT \(limit + 1)
+            """, logger: logger)
+        for try await (key, value) in rows.decode((String, String).self) {
+            found[key] = value
+            if found.count > limit { return nil }
+        }
+        return found
+    }
+
     public func putSnapshots(_ entries: [SnapshotEntry]) async throws {
         try await transaction { connection in try await self.putSnapshots(entries, connection) }
     }

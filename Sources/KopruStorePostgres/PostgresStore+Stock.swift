@@ -61,6 +61,17 @@ extension PostgresStore: StockReservationStore {
         return found
     }
 
+    public func reservedQuantities(asOf: Date) async throws -> [String: Int] {
+        var found: [String: Int] = [:]
+        let rows = try await client.query(
+            """
+            SELECT sku, SUM(quantity)::BIGINT FROM stock_reservations
+            WHERE released_at IS NULL OR released_at >= \(asOf.millisecondsSince1970) GROUP BY sku
+            """, logger: logger)
+        for try await (sku, held) in rows.decode((String, Int64).self) { found[sku] = Int(held) }
+        return found
+    }
+
     public func purgeReservations(releasedBefore cutoff: Date) async throws -> Int {
         try await transaction { connection in
             try await connection.query(

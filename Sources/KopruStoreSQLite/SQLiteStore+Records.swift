@@ -73,7 +73,7 @@ extension SQLiteStore: BindingStore, CursorStore, SnapshotStore, EventLogStore, 
         try await pool.read { db in
             var found: [String: String] = [:]
             // SQLite allows 32,766 bound values; stay well under it.
-            for chunk in stride(from: 0, to: keys.count, by: 500).map({ keys[$0..<min($0 + 500, keys.count)] }) {
+            for chunk in stride(from: 0, to: keys.count, by: 2000).map({ keys[$0..<min($0 + 2000, keys.count)] }) {
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
@@ -82,6 +82,20 @@ extension SQLiteStore: BindingStore, CursorStore, SnapshotStore, EventLogStore, 
                         """,
                     arguments: StatementArguments([connection.rawValue, entity] + Array(chunk) as [String]))
                 for row in rows { found[row["key"]] = row["value"] }
+            }
+            return found
+        }
+    }
+
+    public func snapshots(connection: ConnectionID, entity: String, atMost limit: Int) async throws -> [String: String]? {
+        try await pool.read { db in
+            var found: [String: String] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT key, value FROM snapshots WHERE connection_id = ? AND entity = ? LIMIT ?",
+                arguments: [connection.rawValue, entity, limit + 1])
+            while let row = try rows.next() {
+                found[row[0]] = row[1] as String
+                if found.count > limit { return nil }
             }
             return found
         }

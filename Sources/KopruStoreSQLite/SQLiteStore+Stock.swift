@@ -46,8 +46,8 @@ extension SQLiteStore: StockReservationStore {
     public func reservedQuantities(skus: [String], asOf: Date) async throws -> [String: Int] {
         try await pool.read { db in
             var found: [String: Int] = [:]
-            for start in stride(from: 0, to: skus.count, by: 500) {
-                let chunk = Array(skus[start..<min(start + 500, skus.count)])
+            for start in stride(from: 0, to: skus.count, by: 2000) {
+                let chunk = Array(skus[start..<min(start + 2000, skus.count)])
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
@@ -58,6 +58,21 @@ extension SQLiteStore: StockReservationStore {
                     arguments: StatementArguments(chunk) + [asOf.ms])
                 for row in rows { found[row["sku"]] = row["held"] }
             }
+            return found
+        }
+    }
+
+    public func reservedQuantities(asOf: Date) async throws -> [String: Int] {
+        try await pool.read { db in
+            var found: [String: Int] = [:]
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT sku, SUM(quantity) FROM stock_reservations
+                    WHERE released_at IS NULL OR released_at >= ? GROUP BY sku
+                    """,
+                arguments: [asOf.ms])
+            while let row = try rows.next() { found[row[0]] = row[1] as Int }
             return found
         }
     }

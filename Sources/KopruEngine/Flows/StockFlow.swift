@@ -23,6 +23,9 @@ public struct StockSyncJob: JobHandler {
     }
 
     static let entity = "stock"
+    /// Up to this many SKUs per target, a run reads the target's snapshot in one scan (about
+    /// 10 MB at the limit) instead of page by page.
+    static let preloadLimit = 250_000
 
     /// One stock flow's state during a run.
     struct Lane {
@@ -30,9 +33,14 @@ public struct StockSyncJob: JobHandler {
         var run: String
         var batch: Int
         var pending: [StockRow] = []
-        var chunk = 0
+        /// The target's whole snapshot, read once, when it is small enough to hold.
+        var confirmed: [String: String]?
         var queued = 0
         var quiet: [SnapshotEntry] = []
+        /// Counts not yet written to the run, and when they last were: one write per quarter
+        /// second, not one per page (each is a commit).
+        var unreported = 0
+        var reportedAt = Date.distantPast
     }
 
     public func run(_ context: JobContext) async throws -> JobResult {
@@ -43,21 +51,30 @@ public struct StockSyncJob: JobHandler {
         let runStart = context.job.createdAt
         var lanes: [Lane] = []
         for flow in flows {
-            lanes.append(Lane(flow: flow, run: "\(flow.name)#\(context.job.id)", batch: try await batchSize(flow)))
+            var lane = Lane(flow: flow, run: "\(flow.name)#\(context.job.id)", batch: try await batchSize(flow))
+            lane.confirmed = try await environment.store.snapshots(connection: flow.target, entity: Self.entity, atMost: Self.preloadLimit)
+            lanes.append(lane)
         }
         var read = 0
-        var cursor: String?
-        repeat {
-            let readAt = Date()
-            let page = try await source.stockLevels(after: cursor, limit: pageSize)
+        // The next page is on its way while this one is compared.
+        let pageSize = self.pageSize
+        func fetch(_ cursor: String?) -> Task<(Date, Page<StockLevel>), any Error> {
+            Task {
+                let readAt = Date()
+                return (readAt, try await source.stockLevels(after: cursor, limit: pageSize))
+            }
+        }
+        var next: Task<(Date, Page<StockLevel>), any Error>? = fetch(nil)
+        while let pending = next {
+            let (readAt, page) = try await pending.value
+            next = page.next.map(fetch)
             read += page.records.count
-            let reserved = try await environment.store.reservedQuantities(skus: page.records.map(\.sku.rawValue), asOf: readAt)
+            let reserved = try await environment.store.reservedQuantities(asOf: readAt)
             for index in lanes.indices {
                 try await compare(page.records, reserved: reserved, readAt: readAt, full: request.isFull, runStart: runStart, &lanes[index])
                 try await flush(&lanes[index], context: context, read: read, all: false)
             }
-            cursor = page.next
-        } while cursor != nil
+        }
         var effects: [StoreEffect] = []
         for index in lanes.indices {
             try await flush(&lanes[index], context: context, read: read, all: true)
@@ -77,7 +94,12 @@ public struct StockSyncJob: JobHandler {
     ) async throws {
         let flow = lane.flow
         let keys = levels.map { flow.skuMap[$0.sku.rawValue] ?? $0.sku.rawValue }
-        let confirmed = try await environment.store.snapshots(connection: flow.target, entity: Self.entity, keys: keys)
+        let confirmed: [String: String]
+        if let preloaded = lane.confirmed {
+            confirmed = preloaded
+        } else {
+            confirmed = try await environment.store.snapshots(connection: flow.target, entity: Self.entity, keys: keys)
+        }
         for (level, sku) in zip(levels, keys) {
             let sellable = SellableStock(onHand: level.quantity, reserved: reserved[level.sku.rawValue] ?? 0).quantity(buffer: flow.buffer)
             let row = StockRow(sku: sku, quantity: sellable, onHand: level.quantity, readAt: readAt)
@@ -113,12 +135,18 @@ public struct StockSyncJob: JobHandler {
         let inserted = jobs.isEmpty ? [] : try await environment.store.enqueue(jobs, now: Date())
         let queued = zip(inserted, sizes).reduce(0) { $0 + ($1.0.inserted ? $1.1 : 0) }
         lane.queued += queued
-        if !lane.quiet.isEmpty {
+        lane.unreported += queued
+        if !lane.quiet.isEmpty && (all || lane.quiet.count >= 5_000) {
             try await environment.store.putSnapshots(lane.quiet)
             lane.quiet = []
         }
+        let now = Date()
+        guard all || now.timeIntervalSince(lane.reportedAt) >= 0.25 else { return }
         try await environment.store.updateSyncRun(
-            SyncRunUpdate(run: lane.run, flow: lane.flow.name, target: lane.flow.target, at: Date(), read: read, readDone: all, queued: queued))
+            SyncRunUpdate(
+                run: lane.run, flow: lane.flow.name, target: lane.flow.target, at: now, read: read, readDone: all, queued: lane.unreported))
+        lane.unreported = 0
+        lane.reportedAt = now
     }
 
     /// Rows per push job: ten bulk operations, or ten synchronous requests.
@@ -151,6 +179,24 @@ public struct StockPushJob: JobHandler {
             self.rows = rows
             self.run = run
             self.operationSize = operationSize
+        }
+
+        enum CodingKeys: String, CodingKey { case flow, rows, run, operationSize }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            flow = try container.decode(String.self, forKey: .flow)
+            rows = try PackedStockRows.unpack(try container.decode(String.self, forKey: .rows))
+            run = try container.decodeIfPresent(String.self, forKey: .run)
+            operationSize = try container.decodeIfPresent(Int.self, forKey: .operationSize)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(flow, forKey: .flow)
+            try container.encode(PackedStockRows.pack(rows), forKey: .rows)
+            try container.encodeIfPresent(run, forKey: .run)
+            try container.encodeIfPresent(operationSize, forKey: .operationSize)
         }
     }
 
@@ -300,6 +346,37 @@ public struct BulkStatusJob: JobHandler {
         public var pending: [Int]
         public var poll: Int
         public var run: String?
+
+        init(flow: String, bulkID: String, operations: [[StockRow]], pending: [Int], poll: Int, run: String?) {
+            self.flow = flow
+            self.bulkID = bulkID
+            self.operations = operations
+            self.pending = pending
+            self.poll = poll
+            self.run = run
+        }
+
+        enum CodingKeys: String, CodingKey { case flow, bulkID, operations, pending, poll, run }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            flow = try container.decode(String.self, forKey: .flow)
+            bulkID = try container.decode(String.self, forKey: .bulkID)
+            operations = try container.decode([String].self, forKey: .operations).map(PackedStockRows.unpack)
+            pending = try container.decode([Int].self, forKey: .pending)
+            poll = try container.decode(Int.self, forKey: .poll)
+            run = try container.decodeIfPresent(String.self, forKey: .run)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(flow, forKey: .flow)
+            try container.encode(bulkID, forKey: .bulkID)
+            try container.encode(operations.map(PackedStockRows.pack), forKey: .operations)
+            try container.encode(pending, forKey: .pending)
+            try container.encode(poll, forKey: .poll)
+            try container.encodeIfPresent(run, forKey: .run)
+        }
     }
 
     public static let kind = "stock.bulk-status"

@@ -87,6 +87,8 @@ extension MagentoRoutes {
                         Self.apply(bulk.operations[index].rows, to: &state)
                         bulk.operations[index].status = 1
                         bulk.operations[index].message = "Service execution success"
+                        // Done with: Magento keeps the status, not the request.
+                        bulk.operations[index].rows = []
                     } else {
                         bulk.operations[index].status = 3
                         bulk.operations[index].message = problems.joined(separator: "; ")
