@@ -79,11 +79,13 @@ public enum CellRate {
         let next = base.addingTimeInterval(Double(cost) * interval)
         let usable = max(1, limit.burst - headroom)
         let start = max(now, next.addingTimeInterval(-Double(usable) * interval))
-        return Reservation(start: start, arrival: roundedUp(next))
+        return Reservation(start: start, arrival: next)
     }
 
-    /// Stores keep whole milliseconds; rounding down would let every request gain a little.
-    static func roundedUp(_ date: Date) -> Date {
+    /// An arrival time as a store keeps it: whole milliseconds, rounded up (rounding down would
+    /// let every request gain a little). Round once per booking, not per slot of a block, or
+    /// the rounding adds up.
+    public static func roundedUp(_ date: Date) -> Date {
         // Less a hair, so that float noise in an exact millisecond does not round it up.
         Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000 - 0.001).rounded(.up) / 1000)
     }

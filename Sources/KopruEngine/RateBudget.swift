@@ -19,9 +19,11 @@ public enum TrafficLane: String, Sendable {
 }
 
 /// Rate budgets kept in the store, so every process sending for a connection draws from one
-/// budget. A real-time request books its slot at once and waits for it; a bulk request only
-/// books a slot it can use now, and leaves one unit of the burst unused, so a real-time request
-/// never waits behind queued bulk traffic for more than one interval.
+/// budget. A real-time request books its slot at once and waits for it. Bulk requests book only
+/// slots that start within `bulkHorizon`, a block at a time (one store transaction for many
+/// requests when the limit is fast), share them within the process, and leave one unit of the
+/// burst unused: a real-time request never waits behind bulk traffic for more than the horizon
+/// plus one interval.
 public struct RateBudget: Sendable {
     let store: any RateBudgetStore
     /// The share of a declared limit we plan for: jitter between our clock and the platform's
@@ -31,21 +33,25 @@ public struct RateBudget: Sendable {
     public var maxBulkWait: TimeInterval
     /// Longer than this, a real-time request does too.
     public var maxRealtimeWait: TimeInterval
+    /// How far ahead bulk slots are booked.
+    public var bulkHorizon: TimeInterval
     let now: @Sendable () -> Date
+    private let booked = BookedSlots()
 
     public init(
         store: any RateBudgetStore, share: Double = 0.98, maxBulkWait: TimeInterval = 5, maxRealtimeWait: TimeInterval = 30,
-        now: @escaping @Sendable () -> Date = { Date() }
+        bulkHorizon: TimeInterval = 0.25, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.share = share
         self.maxBulkWait = maxBulkWait
         self.maxRealtimeWait = maxRealtimeWait
+        self.bulkHorizon = bulkHorizon
         self.now = now
     }
 
     private enum Booking: Sendable {
-        case go(Date)
+        case go([Date])
         case later(Date)
     }
 
@@ -53,24 +59,38 @@ public struct RateBudget: Sendable {
     /// further away than the lane may wait.
     public func acquire(_ key: String, limit: RateLimit, lane: TrafficLane) async throws {
         let planned = limit.planned(share: share)
+        let block = max(1, min(100, Int(bulkHorizon / planned.interval)))
         while true {
             let now = self.now()
-            let booking = try await store.updateBudget(key) { arrival -> (arrival: Date?, result: Booking) in
-                switch lane {
-                case .realtime:
-                    let slot = CellRate.reserve(planned, arrival: arrival, now: now)
-                    guard slot.start.timeIntervalSince(now) <= maxRealtimeWait else { return (nil, .later(slot.start)) }
-                    return (slot.arrival, .go(slot.start))
-                case .bulk:
-                    let slot = CellRate.reserve(planned, arrival: arrival, now: now, headroom: planned.burst > 1 ? 1 : 0)
-                    guard slot.start.timeIntervalSince(now) <= 0.001 else { return (nil, .later(slot.start)) }
-                    return (slot.arrival, .go(slot.start))
+            if lane == .bulk, let (start, left) = booked.take(key, now: now, interval: planned.interval, staleAfter: bulkHorizon) {
+                // Book the next block while this one lasts, so no sender waits on the store
+                // (whose writer may be busy committing a job).
+                if left < (block + 1) / 2, booked.beginRefill(key) {
+                    Task {
+                        defer { booked.endRefill(key) }
+                        if case .go(let starts)? = try? await bookBulk(key, planned, block: block, now: self.now(), ahead: true) {
+                            booked.add(key, starts)
+                        }
+                    }
                 }
-            }
-            switch booking {
-            case .go(let start):
                 try await Self.sleep(until: start, now: now)
                 return
+            }
+            let booking =
+                lane == .bulk
+                ? try await bookBulk(key, planned, block: block, now: now, ahead: false)
+                : try await store.updateBudget(key) { arrival -> (arrival: Date?, result: Booking) in
+                    let slot = CellRate.reserve(planned, arrival: arrival, now: now)
+                    guard slot.start.timeIntervalSince(now) <= maxRealtimeWait else { return (nil, .later(slot.start)) }
+                    return (CellRate.roundedUp(slot.arrival), .go([slot.start]))
+                }
+            switch booking {
+            case .go(let starts):
+                guard lane == .bulk else {
+                    try await Self.sleep(until: starts[0], now: now)
+                    return
+                }
+                booked.add(key, starts)
             case .later(let start):
                 let wait = start.timeIntervalSince(now)
                 if wait > (lane == .bulk ? maxBulkWait : maxRealtimeWait) {
@@ -82,16 +102,84 @@ public struct RateBudget: Sendable {
         }
     }
 
+    /// Up to `block` bulk slots: starting now (or, booking ahead, within two horizons), one unit
+    /// of the burst left free.
+    private func bookBulk(_ key: String, _ planned: RateLimit, block: Int, now: Date, ahead: Bool) async throws -> Booking {
+        let horizon = bulkHorizon
+        return try await store.updateBudget(key) { arrival -> (arrival: Date?, result: Booking) in
+            var starts: [Date] = []
+            var current = arrival
+            while starts.count < block {
+                let slot = CellRate.reserve(planned, arrival: current, now: now, headroom: planned.burst > 1 ? 1 : 0)
+                let reach = ahead ? 2 * horizon : (starts.isEmpty ? 0.001 : horizon)
+                guard slot.start.timeIntervalSince(now) <= reach else {
+                    return starts.isEmpty ? (nil, .later(slot.start)) : (current.map(CellRate.roundedUp), .go(starts))
+                }
+                starts.append(slot.start)
+                current = slot.arrival
+            }
+            return (current.map(CellRate.roundedUp), .go(starts))
+        }
+    }
+
     /// The platform said "not before `until`": nobody draws from this budget before then.
     public func pause(_ key: String, limit: RateLimit, until: Date) async throws {
         let planned = limit.planned(share: share)
+        booked.clear(key)
         try await store.updateBudget(key) { arrival in (CellRate.pause(planned, arrival: arrival, until: until), ()) }
     }
 
     static func sleep(until start: Date, now: Date) async throws {
         let wait = start.timeIntervalSince(now)
-        if wait > 0 { try await Task.sleep(for: .milliseconds(Int64((wait * 1000).rounded(.up)))) }
+        if wait > 0 { try await Task.sleep(for: .nanoseconds(Int64((wait * 1e9).rounded(.up)))) }
     }
+}
+
+/// Bulk slots this process booked and has not used yet, earliest first. A slot is handed out
+/// no earlier than its time and at least one interval after the previous one, so a sender that
+/// woke late does not send two requests back to back; a slot left unused for longer than the
+/// horizon (its job ended) is dropped.
+final class BookedSlots: Sendable {
+    private struct Queue {
+        var starts: [Date] = []
+        var lastHandedOut = Date.distantPast
+        var refilling = false
+    }
+
+    private let queues = Mutex<[String: Queue]>([:])
+
+    /// The next slot and how many are left after it.
+    func take(_ key: String, now: Date, interval: TimeInterval, staleAfter: TimeInterval) -> (Date, Int)? {
+        queues.withLock { queues in
+            guard var queue = queues[key] else { return nil }
+            defer { queues[key] = queue }
+            while let first = queue.starts.first {
+                queue.starts.removeFirst()
+                guard now.timeIntervalSince(first) <= staleAfter else { continue }
+                let start = max(first, queue.lastHandedOut.addingTimeInterval(interval))
+                queue.lastHandedOut = start
+                return (start, queue.starts.count)
+            }
+            return nil
+        }
+    }
+
+    /// True for the one caller that should book the next block.
+    func beginRefill(_ key: String) -> Bool {
+        queues.withLock { queues in
+            guard queues[key]?.refilling == false else { return false }
+            queues[key]?.refilling = true
+            return true
+        }
+    }
+
+    func endRefill(_ key: String) { queues.withLock { $0[key]?.refilling = false } }
+
+    func add(_ key: String, _ starts: some Sequence<Date>) {
+        queues.withLock { $0[key, default: Queue()].starts.append(contentsOf: starts) }
+    }
+
+    func clear(_ key: String) { queues.withLock { $0[key]?.starts = [] } }
 }
 
 /// Draws every request of one connection from its class's budget, and pauses the class when

@@ -32,7 +32,7 @@ extension StoreContract {
                     group.addTask {
                         try await store.updateBudget("shop:bulk") { arrival in
                             let reservation = CellRate.reserve(limit, arrival: arrival, now: t0)
-                            return (reservation.arrival, reservation.start)
+                            return (CellRate.roundedUp(reservation.arrival), reservation.start)
                         }
                     }
                 }
