@@ -21,10 +21,12 @@ public struct RateLimit: Hashable, Sendable, Codable, CustomStringConvertible {
         RateLimit(requests: requests, per: period / factor, burst: burst)
     }
 
-    /// The share of the limit a client plans for, so that clock jitter between us and the
-    /// platform never tips a request over: the interval is stretched by `1 / share`.
-    public func planned(share: Double) -> RateLimit {
-        RateLimit(requests: requests * share, per: period, burst: burst)
+    /// The limit a client plans for, so that neither clock drift nor requests arriving a little
+    /// late (and so closer together) tip a request over: the interval is stretched by `1 / share`,
+    /// and far enough that a window of the period plus `jitter` still holds no more than the limit.
+    public func planned(share: Double, jitter: TimeInterval = 0) -> RateLimit {
+        let interval = max(self.interval / share, (period + jitter) / requests)
+        return RateLimit(requests: period / interval, per: period, burst: burst)
     }
 
     public var description: String {

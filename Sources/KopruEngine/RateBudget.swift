@@ -29,6 +29,9 @@ public struct RateBudget: Sendable {
     /// The share of a declared limit we plan for: jitter between our clock and the platform's
     /// must not tip a request over.
     public var share: Double
+    /// How much later than planned a request may reach the platform (scheduling, network)
+    /// without crowding its window.
+    public var jitter: TimeInterval
     /// Longer than this, a bulk request gives its worker back (the job is deferred).
     public var maxBulkWait: TimeInterval
     /// Longer than this, a real-time request does too.
@@ -39,11 +42,12 @@ public struct RateBudget: Sendable {
     private let booked = BookedSlots()
 
     public init(
-        store: any RateBudgetStore, share: Double = 0.98, maxBulkWait: TimeInterval = 5, maxRealtimeWait: TimeInterval = 30,
-        bulkHorizon: TimeInterval = 0.25, now: @escaping @Sendable () -> Date = { Date() }
+        store: any RateBudgetStore, share: Double = 0.98, jitter: TimeInterval = 0.05, maxBulkWait: TimeInterval = 5,
+        maxRealtimeWait: TimeInterval = 30, bulkHorizon: TimeInterval = 0.25, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.share = share
+        self.jitter = jitter
         self.maxBulkWait = maxBulkWait
         self.maxRealtimeWait = maxRealtimeWait
         self.bulkHorizon = bulkHorizon
@@ -58,7 +62,7 @@ public struct RateBudget: Sendable {
     /// Waits until one request may be sent under `limit`, or throws `rateLimited` when that is
     /// further away than the lane may wait.
     public func acquire(_ key: String, limit: RateLimit, lane: TrafficLane) async throws {
-        let planned = limit.planned(share: share)
+        let planned = limit.planned(share: share, jitter: jitter)
         let block = max(1, min(100, Int(bulkHorizon / planned.interval)))
         while true {
             let now = self.now()
@@ -74,6 +78,9 @@ public struct RateBudget: Sendable {
                     }
                 }
                 try await Self.sleep(until: start, now: now)
+                // Woken late (a busy machine): sent now, this request could land right behind
+                // the next slot's and crowd a window. Leave the slot unused and take the next.
+                if self.now().timeIntervalSince(start) > planned.interval / 2 { continue }
                 return
             }
             let booking =
@@ -124,7 +131,7 @@ public struct RateBudget: Sendable {
 
     /// The platform said "not before `until`": nobody draws from this budget before then.
     public func pause(_ key: String, limit: RateLimit, until: Date) async throws {
-        let planned = limit.planned(share: share)
+        let planned = limit.planned(share: share, jitter: jitter)
         booked.clear(key)
         try await store.updateBudget(key) { arrival in (CellRate.pause(planned, arrival: arrival, until: until), ()) }
     }
@@ -190,8 +197,9 @@ public final class RateBudgetMiddleware: HTTPMiddleware {
     let connection: ConnectionID
     let limits: EndpointLimits
     /// Classes without a declared limit that a platform has paused: only these need a look at
-    /// the store before sending.
-    private let paused = Mutex<Set<String>>([])
+    /// the store before sending. Process-wide, so a connector built afresh for the next job
+    /// still knows; another process learns from its own first 429.
+    private static let paused = Mutex<Set<String>>([])
 
     public init(budget: RateBudget, connection: ConnectionID, limits: EndpointLimits) {
         self.budget = budget
@@ -208,12 +216,12 @@ public final class RateBudgetMiddleware: HTTPMiddleware {
         let endpoint = limits.classify(method: request.method, path: request.url.path)
         let key = "\(connection.rawValue):\(endpoint.name)"
         let limit = endpoint.limit ?? Self.unlimited
-        if endpoint.limit != nil || paused.withLock({ $0.contains(key) }) {
+        if endpoint.limit != nil || Self.paused.withLock({ $0.contains(key) }) {
             try await budget.acquire(key, limit: limit, lane: TrafficLane.current)
         }
         let response = try await next(request)
         if let until = Self.pauseUntil(response, now: budget.now()) {
-            paused.withLock { _ = $0.insert(key) }
+            Self.paused.withLock { _ = $0.insert(key) }
             try await budget.pause(key, limit: limit, until: until)
         }
         return response

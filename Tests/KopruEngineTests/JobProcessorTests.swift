@@ -218,17 +218,18 @@ struct JobProcessorTests {
         // keep it. The margins are wide so a loaded machine does not make a late beat look lost.
         let handler = ClosureJobHandler(kind: "long") { context in
             _ = runs.add(context.job.idempotencyKey)
-            try await Task.sleep(for: .milliseconds(2500))
+            try await Task.sleep(for: .milliseconds(5000))
             return .done
         }
         _ = try await store.enqueue((0..<4).map { NewJob(kind: "long", idempotencyKey: "l\($0)") }, now: Date())
+        // A 2 s lease: the full suite loads both cores, and a beat more than a lease late is lost.
         let first = JobProcessor(
-            store: store, registry: JobRegistry([handler]), configuration: Self.configuration(lease: .seconds(1)))
+            store: store, registry: JobRegistry([handler]), configuration: Self.configuration(lease: .seconds(2)))
         let second = JobProcessor(
-            store: store, registry: JobRegistry([handler]), configuration: Self.configuration(lease: .seconds(1)))
+            store: store, registry: JobRegistry([handler]), configuration: Self.configuration(lease: .seconds(2)))
         try await Self.running(first) {
             try await Self.running(second) {
-                try await eventually("4 long jobs done") { try await store.jobCounts()[.succeeded] == 4 }
+                try await eventually("4 long jobs done", timeout: .seconds(40)) { try await store.jobCounts()[.succeeded] == 4 }
             }
         }
         for index in 0..<4 { #expect(runs["l\(index)"] == 1, "l\(index) ran once") }

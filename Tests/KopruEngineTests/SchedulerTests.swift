@@ -103,17 +103,18 @@ struct SchedulerLeadershipTests {
         // Pretend the first minute slot is already due so the leader fires at once.
         _ = try await store.advanceSchedule("every-minute", expected: nil, next: Date().addingTimeInterval(-1), enqueue: nil, now: Date())
         let schedule = Schedule.job(name: "every-minute", cron: cron, kind: "flow.tick")
-        let first = Scheduler(store: store, schedules: [schedule], holder: "first", term: .milliseconds(300))
-        let second = Scheduler(store: store, schedules: [schedule], holder: "second", term: .milliseconds(300))
+        // A 1 s term: under the full suite's load a renewal can be a few hundred ms late.
+        let first = Scheduler(store: store, schedules: [schedule], holder: "first", term: .seconds(1))
+        let second = Scheduler(store: store, schedules: [schedule], holder: "second", term: .seconds(1))
         let firstTask = Task { try await first.run() }
         try await eventually("first leads") { try await store.leader(Scheduler.role, now: Date()) == "first" }
         let secondTask = Task { try await second.run() }
         try await eventually("the due slot fired") { try await store.jobs(JobFilter(kind: "flow.tick")).count == 1 }
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(1200))
         #expect(try await store.leader(Scheduler.role, now: Date()) == "first")
         first.stop()
         try await firstTask.value
-        try await eventually("second takes over", timeout: .seconds(5)) {
+        try await eventually("second takes over", timeout: .seconds(10)) {
             try await store.leader(Scheduler.role, now: Date()) == "second"
         }
         second.stop()

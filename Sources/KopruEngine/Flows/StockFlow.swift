@@ -245,7 +245,8 @@ public struct StockPushJob: JobHandler {
                         try NewJob(
                             kind: Self.kind, idempotencyKey: "\(context.job.idempotencyKey):rest:\(start)",
                             json: Payload(flow: flow.name, rows: Array(rows[start...]), run: payload.run), priority: context.job.priority,
-                            runAt: context.now.addingTimeInterval(Self.delay(after: error)), connection: flow.target)))
+                            // From now, not from the job's start: Retry-After counts from the answer.
+                            runAt: Date().addingTimeInterval(Self.delay(after: error)), connection: flow.target)))
                 return .done(effects)
             }
             start += chunk.count
