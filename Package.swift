@@ -195,7 +195,7 @@ let package = Package(
         .testTarget(
             name: "KopruCLITests",
             dependencies: [
-                "kopru", "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres", "KopruSandbox",
+                "kopru", "KopruCore", "KopruEngine", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres", "KopruSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -6,7 +6,7 @@ import KopruHTTPClient
 
 /// A REST ERP (Logo, Netsis, Mikro behind a REST façade, or a home-grown one) spoken through a
 /// `RESTERPProfile`: orders in, stock out, customers in, shipped orders out.
-public struct RESTERPConnector: OrderSink, StockSource, CustomerSink, ShipmentFeed {
+public struct RESTERPConnector: OrderSink, StockSource, PriceSource, CustomerSink, ShipmentFeed {
     public let profile: RESTERPProfile
     let transport: any HTTPTransport
 
@@ -96,6 +96,43 @@ public struct RESTERPConnector: OrderSink, StockSource, CustomerSink, ShipmentFe
     }
 
     // MARK: Stock
+
+    /// `GET prices` (a Köprü proposal: `[{"sku","price","currency"}]`), paged like `stocks`. A row
+    /// without a code or a decimal price is skipped; a row without a currency is in TRY.
+    public func prices(after cursor: String?, limit: Int) async throws -> Page<Price> {
+        let (rows, next) = try await list("prices", cursor: cursor)
+        var prices: [Price] = []
+        for row in rows {
+            guard let code = profile.get("price.sku", in: row)?.string, let amount = profile.get("price.amount", in: row)?.decimal,
+                let currency = try? Currency(profile.get("price.currency", in: row)?.string ?? "TRY")
+            else { continue }
+            prices.append(Price(sku: profile.skuMap.sku(for: code), amount: Money(amount, currency)))
+        }
+        return Page(records: prices, next: next)
+    }
+
+    /// One page of a listing and the cursor of the next (the page number, or the next link).
+    private func list(_ path: String, cursor: String?) async throws -> ([JSON], String?) {
+        let url: URL
+        switch profile.pagination {
+        case .none: url = profile.url(path)
+        case .page(let pageParam, let sizeParam, let size):
+            url = profile.url(path, query: [(pageParam, cursor ?? "1"), (sizeParam, "\(size)")])
+        case .link: url = cursor.flatMap(URL.init(string:)) ?? profile.url(path)
+        }
+        let response = try await send(.get, url)
+        guard response.status == 200 else { throw Self.failure(response) }
+        guard let json = try? JSON.parse(response.body), let rows = json.at(pointer: profile.stockList)?.array else {
+            throw ConnectorError.permanent("the \(path) answer is not a JSON list at \"\(profile.stockList)\"", field: "settings.stock.list")
+        }
+        var next: String?
+        switch profile.pagination {
+        case .none: next = nil
+        case .page(_, _, let size): next = rows.count < size ? nil : String((Int(cursor ?? "1") ?? 1) + 1)
+        case .link: next = Self.nextLink(response.headers[HTTPField.Name("Link")!])
+        }
+        return (rows, next)
+    }
 
     /// One page (or the whole list). The cursor is the next page number, or the next link.
     public func stockLevels(after cursor: String?, limit: Int) async throws -> Page<StockLevel> {

@@ -36,7 +36,7 @@ public struct RESTERPProfile: Sendable {
     public var skuMap: SKUMap
 
     public static let defaultPaths = [
-        "orders": "orders", "orderLookup": "orders/{order_id}", "stocks": "stocks", "customers": "customers",
+        "orders": "orders", "orderLookup": "orders/{order_id}", "stocks": "stocks", "prices": "prices", "customers": "customers",
         "customerLookup": "customers/{customer_id}", "shipments": "shipments",
     ]
 
@@ -44,7 +44,7 @@ public struct RESTERPProfile: Sendable {
         "order.order_id": "order_id", "order.total": "total", "order.customer_email": "customer_email",
         "order.items": "items", "order.shipping": "shipping", "order.currency": "currency",
         "item.sku": "sku", "item.qty": "qty", "item.price": "price",
-        "stock.sku": "sku", "stock.qty": "qty",
+        "stock.sku": "sku", "stock.qty": "qty", "price.sku": "sku", "price.amount": "price", "price.currency": "currency",
         "customer.customer_id": "customer_id", "customer.email": "email", "customer.name": "name",
         "customer.tax_id": "tax_id", "customer.phone": "phone", "customer.address": "address",
         "shipment.order_id": "order_id", "shipment.status": "status", "shipment.carrier": "carrier",

@@ -179,3 +179,22 @@ extension Magento2Connector: DeclaresEndpointLimits {
         ).configured(settings)
     }
 }
+
+/// Base prices: `POST /V1/products/base-prices`, which saves the valid rows and answers `[]` or
+/// one `{message, parameters}` per refused row (spec §2.3).
+extension Magento2Connector: PriceSink {
+    public var priceBatchLimit: Int { configuration.inputLimit }
+
+    public func pushPrices(_ prices: [Price]) async throws -> BatchResult<SKU> {
+        let rows: [JSON] = prices.map { ["sku": .string($0.sku.rawValue), "price": JSON($0.amount.amount), "store_id": 0] }
+        let answer = try await client.call(.post, "/products/base-prices", body: ["prices": .array(rows)])
+        var failed: [SKU: ConnectorError] = [:]
+        for problem in answer.array ?? [] {
+            let parameters = problem["parameters"]
+            let sku = parameters?["SKU"]?.string ?? parameters?["sku"]?.string ?? parameters?[0]?.string
+            let message = Magento2Errors.fill(problem["message"]?.string ?? "refused", parameters)
+            if let sku { failed[SKU(sku)] = .permanent(message, field: "price") }
+        }
+        return BatchResult(confirmed: prices.map(\.sku).filter { failed[$0] == nil }, failed: failed)
+    }
+}

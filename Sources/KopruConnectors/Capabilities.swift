@@ -113,6 +113,12 @@ public protocol BulkStockSink: Sendable {
     func bulkStatus(_ id: String) async throws -> [BulkOperationState]
 }
 
+public protocol PriceSource: Sendable {
+    /// One page of prices; pass the returned `next` to continue.
+    func prices(after cursor: String?, limit: Int) async throws -> Page<Price>
+}
+
+/// Writes prices; rows it refuses come back in `failed`, the rest were saved.
 public protocol PriceSink: Sendable {
     var priceBatchLimit: Int { get }
     func pushPrices(_ prices: [Price]) async throws -> BatchResult<SKU>

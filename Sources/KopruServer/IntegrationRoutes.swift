@@ -145,7 +145,7 @@ struct IntegrationRoutes: Sendable {
         let job = NewJob(
             kind: "sync.\(flow)", idempotencyKey: "sync:\(connection.id.rawValue):\(flow):\(UUID().uuidString)", payload: payload,
             // Stock is bulk traffic (below zero, as the engine's StockPriority.sync): orders go first.
-            priority: flow == "stock" ? -5 : 5, coalescingKey: "sync:\(connection.id.rawValue):\(flow)", connection: connection.id)
+            priority: ["stock", "prices"].contains(flow) ? -5 : 5, coalescingKey: "sync:\(connection.id.rawValue):\(flow)", connection: connection.id)
         let result = try await store.enqueue([job], now: now())[0]
         var response = Response.json(
             ["job": "\(result.id)", "kind": job.kind, "mode": mode, "status": "pending"], status: .accepted)

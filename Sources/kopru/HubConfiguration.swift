@@ -38,6 +38,7 @@ struct HubConfiguration: Equatable {
         var buffer = 0
         var skuMap: [String: String] = [:]
         var bulkPollMilliseconds = 10_000
+        var priceRule: String?
     }
 
     var store = "sqlite:./kopru.db"
@@ -171,7 +172,7 @@ struct HubConfiguration: Equatable {
         for entry in try reader.list("flows") {
             try entry.allow([
                 "name", "kind", "from", "to", "schedule", "timeZone", "overlapSeconds", "notes", "exportStatuses", "buffer", "skuMap",
-                "bulkPollMilliseconds",
+                "bulkPollMilliseconds", "priceRule",
             ])
             flows.append(
                 FlowEntry(
@@ -180,7 +181,8 @@ struct HubConfiguration: Equatable {
                     schedule: try entry.string("schedule"), timeZone: try entry.string("timeZone") ?? "Europe/Istanbul",
                     overlapSeconds: try entry.int("overlapSeconds") ?? 300, notes: (try entry.string("notes") ?? "true") == "true",
                     exportStatuses: try entry.stringList("exportStatuses") ?? ["accepted"], buffer: try entry.int("buffer") ?? 0,
-                    skuMap: try entry.flattened("skuMap"), bulkPollMilliseconds: try entry.int("bulkPollMilliseconds") ?? 10_000))
+                    skuMap: try entry.flattened("skuMap"), bulkPollMilliseconds: try entry.int("bulkPollMilliseconds") ?? 10_000,
+                    priceRule: try entry.string("priceRule")))
         }
     }
 
@@ -250,7 +252,7 @@ struct HubConfiguration: Equatable {
             let key = "flows[\(index)]"
             guard names.insert(flow.name).inserted else { throw Problem(key: "\(key).name", message: "repeats \"\(flow.name)\"") }
             guard FlowDefinition.Kind(rawValue: flow.kind) != nil else {
-                throw Problem(key: "\(key).kind", message: "must be one of orders, stock, customers, shipments")
+                throw Problem(key: "\(key).kind", message: "must be one of orders, stock, prices, customers, shipments")
             }
             if let cron = flow.schedule {
                 do { _ = try CronExpression(cron) } catch {
@@ -259,6 +261,11 @@ struct HubConfiguration: Equatable {
             }
             guard TimeZone(identifier: flow.timeZone) != nil else { throw Problem(key: "\(key).timeZone", message: "is not a time zone name") }
             guard flow.overlapSeconds >= 0 else { throw Problem(key: "\(key).overlapSeconds", message: "must not be negative") }
+            if let rule = flow.priceRule {
+                do { _ = try PriceRule(parsing: rule) } catch {
+                    throw Problem(key: "\(key).priceRule", message: "\(error.message) (e.g. markup=15%,ending=.90,min=99.90 or fixed=349.90)")
+                }
+            }
             guard flow.buffer >= 0 else { throw Problem(key: "\(key).buffer", message: "must not be negative (units held back)") }
             guard flow.bulkPollMilliseconds >= 1 else { throw Problem(key: "\(key).bulkPollMilliseconds", message: "must be positive") }
             for status in flow.exportStatuses where OrderStatus(rawValue: status) == nil {

@@ -87,7 +87,8 @@ enum Runtime {
                     name: entry.name, kind: FlowDefinition.Kind(rawValue: entry.kind)!, source: ConnectionID(entry.from),
                     target: ConnectionID(entry.to), overlap: .seconds(entry.overlapSeconds),
                     exportStatuses: Set(entry.exportStatuses.compactMap(OrderStatus.init(rawValue:))), notes: entry.notes,
-                    bulkPollInterval: .milliseconds(entry.bulkPollMilliseconds), buffer: entry.buffer, skuMap: entry.skuMap)
+                    bulkPollInterval: .milliseconds(entry.bulkPollMilliseconds), buffer: entry.buffer, skuMap: entry.skuMap,
+                    priceRule: entry.priceRule.flatMap { try? PriceRule(parsing: $0) } ?? .identity)
             })
     }
 
@@ -134,12 +135,15 @@ enum Runtime {
         return try zip(configuration.flows, catalog.flows).map { entry, flow in
             let cron =
                 entry.schedule
-                ?? ["orders": "* * * * *", "stock": "0 * * * *", "customers": "*/5 * * * *", "shipments": "*/5 * * * *"][entry.kind]!
+                ?? [
+                    "orders": "* * * * *", "stock": "0 * * * *", "prices": "0 * * * *", "customers": "*/5 * * * *",
+                    "shipments": "*/5 * * * *",
+                ][entry.kind]!
             let payload = try JSONEncoder.kopru.encode(SyncRequest(flow: entry.kind, mode: "delta", name: entry.name))
             return .job(
                 name: "flow:\(entry.name)", cron: try CronExpression(cron), timeZone: TimeZone(identifier: entry.timeZone)!,
                 kind: flow.syncKind, payload: payload, connection: flow.source,
-                priority: flow.kind == .stock ? StockPriority.sync : 5)
+                priority: [.stock, .prices].contains(flow.kind) ? StockPriority.sync : 5)
         }
     }
 

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import KopruCore
+import KopruEngine
 #endif
 import Testing
 
@@ -88,16 +90,23 @@ struct DemoAndSandboxTests {
                     secrets: {api_key: "env:ERP_KEY"}
                 flows:
                   - {name: orders, kind: orders, from: shop, to: erp}
-                  - {name: stock, kind: stock, from: erp, to: shop, schedule: "*/15 * * * *"}
+                  - {name: stock, kind: stock, from: erp, to: shop, schedule: "*/15 * * * *", buffer: 2, skuMap: {STK-1: TRM-500}}
+                  - {name: prices, kind: prices, from: erp, to: shop, priceRule: "markup=15%,ending=.90,min=99.90"}
                 """)
         try configuration.validate()
         #expect(configuration.connections.first?.settings["skuMap.TRM-500"] == "STK-1")
-        #expect(configuration.flows.map(\.name) == ["orders", "stock"])
+        #expect(configuration.flows.map(\.name) == ["orders", "stock", "prices"])
+        let catalog = Runtime.flowCatalog(configuration)
+        #expect(catalog.flows[1].buffer == 2 && catalog.flows[1].skuMap == ["STK-1": "TRM-500"])
+        #expect(catalog.flows[2].priceRule == (try PriceRule(parsing: "markup=15%,ending=.90,min=99.90")))
         let schedules = try Runtime.flowSchedules(configuration)
-        #expect(schedules.map(\.name) == ["flow:orders", "flow:stock"])
+        #expect(schedules.map(\.name) == ["flow:orders", "flow:stock", "flow:prices"])
+        var badRule = HubConfiguration()
+        try badRule.apply(yaml: "flows:\n  - {name: p, kind: prices, from: a, to: b, priceRule: \"markup=lots\"}\n")
+        #expect(throws: HubConfiguration.Problem.self) { try badRule.validate() }
         var bad = HubConfiguration()
         try bad.apply(yaml: "flows:\n  - {name: x, kind: invoices, from: a, to: b}\n")
-        #expect(throws: HubConfiguration.Problem(key: "flows[0].kind", message: "must be one of orders, stock, customers, shipments")) {
+        #expect(throws: HubConfiguration.Problem(key: "flows[0].kind", message: "must be one of orders, stock, prices, customers, shipments")) {
             try bad.validate()
         }
     }

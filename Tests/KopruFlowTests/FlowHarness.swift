@@ -80,6 +80,9 @@ final class FlowHarness: Sendable {
             FlowDefinition(name: "orders", kind: .orders, source: Self.shop, target: Self.erpID, overlap: overlap), stock,
             FlowDefinition(name: "customers", kind: .customers, source: Self.shop, target: Self.erpID),
             FlowDefinition(name: "shipments", kind: .shipments, source: Self.erpID, target: Self.shop),
+            FlowDefinition(
+                name: "prices", kind: .prices, source: Self.erpID, target: Self.shop,
+                priceRule: try PriceRule(parsing: "markup=15%,ending=.90,min=99.90")),
         ]
         if let secondStockFlow {
             let second = MagentoSandbox()

@@ -11,6 +11,8 @@ public struct FlowDefinition: Hashable, Sendable {
         case orders
         /// ERP stock → channel stock, only what changed.
         case stock
+        /// ERP prices → channel prices through the channel's price rule, only what changed.
+        case prices
         /// New channel customers → ERP customers.
         case customers
         /// ERP "shipped" → channel shipment with tracking number.
@@ -32,14 +34,17 @@ public struct FlowDefinition: Hashable, Sendable {
     public var bulkMaxPolls: Int
     /// Stock flows: units held back from this channel (its safety buffer).
     public var buffer: Int
-    /// Stock flows: the channel's SKU for a source SKU, where they differ.
+    /// Stock and price flows: the channel's SKU for a source SKU, where they differ.
     public var skuMap: [String: String]
+    /// Price flows: how the channel's price is made from the source's.
+    public var priceRule: PriceRule
 
     public init(
         name: String, kind: Kind, source: ConnectionID, target: ConnectionID, overlap: Duration = .seconds(300),
         exportStatuses: Set<OrderStatus> = [.accepted], notes: Bool = true, bulkPollInterval: Duration = .seconds(10),
-        bulkMaxPolls: Int = 60, buffer: Int = 0, skuMap: [String: String] = [:]
+        bulkMaxPolls: Int = 60, buffer: Int = 0, skuMap: [String: String] = [:], priceRule: PriceRule = .identity
     ) {
+        self.priceRule = priceRule
         self.buffer = max(0, buffer)
         self.skuMap = skuMap
         self.name = name
@@ -59,7 +64,7 @@ public struct FlowDefinition: Hashable, Sendable {
     /// A job that runs this flow now; concurrent requests collapse into one pending run. A
     /// stock sync is bulk traffic (below zero): orders go first.
     public func syncJob(mode: String = "delta", priority: Int? = nil) -> NewJob {
-        let priority = priority ?? (kind == .stock ? StockPriority.sync : 5)
+        let priority = priority ?? ([.stock, .prices].contains(kind) ? StockPriority.sync : 5)
         return NewJob(
             kind: syncKind, idempotencyKey: "sync:\(name):\(UUID().uuidString)",
             payload: (try? JSONEncoder.kopru.encode(SyncRequest(flow: kind.rawValue, mode: mode, name: name))) ?? Data(),
@@ -220,6 +225,8 @@ extension JobRegistry {
             StockPushJob(environment, retryPolicy: retryPolicy),
             BulkStatusJob(environment),
             SellableStockJob(environment, retryPolicy: retryPolicy),
+            PriceSyncJob(environment),
+            PricePushJob(environment, retryPolicy: retryPolicy),
             CustomerPollJob(environment),
             CustomerExportJob(environment, retryPolicy: retryPolicy),
             ShipmentPollJob(environment),

@@ -15,6 +15,7 @@ struct ERPRoutes: Sendable {
         route("POST", "/orders", "orders.create", createOrder)
         route("GET", "/orders/:orderID", "orders.get", getOrder)
         route("GET", "/stocks", "stocks.list", listStocks)
+        route("GET", "/prices", "prices.list", listPrices)
         route("POST", "/customers", "customers.create", createCustomer)
         route("GET", "/customers/:customerID", "customers.get", getCustomer)
         route("GET", "/shipments", "shipments.list", listShipments)
@@ -122,6 +123,21 @@ struct ERPRoutes: Sendable {
         headers["content-type"] = "application/json"
         response.headers = headers
         return response
+    }
+
+    /// Köprü's proposal beside `stocks`: `[{"sku","price","currency"}]`, paged the same way.
+    func listPrices(_ request: SandboxRequest) -> SandboxResponse {
+        let (prices, maxPage) = state.withLock { ($0.prices, $0.settings.maxPageSize) }
+        let codes = prices.keys.sorted()
+        var page = codes[...]
+        if request.query("page") != nil || request.query("page_size") != nil {
+            guard let number = Int(request.query("page") ?? "1"), number >= 1,
+                let size = Int(request.query("page_size") ?? "100"), (1...maxPage).contains(size)
+            else { return Self.error(400, "INVALID", "page must be ≥ 1 and page_size 1…\(maxPage)") }
+            let start = min((number - 1) * size, codes.count)
+            page = codes[start..<min(start + size, codes.count)]
+        }
+        return .json(200, .array(page.map { ["sku": .string($0), "price": JSON(prices[$0]!), "currency": "TRY"] }))
     }
 
     // MARK: Customers

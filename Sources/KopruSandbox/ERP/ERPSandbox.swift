@@ -39,6 +39,7 @@ public final class ERPSandbox: Sendable {
         /// The codes in page order, kept between requests (sorting 100 k codes per page would
         /// make the simulator, not the hub, the cost a benchmark measures).
         var sortedCodes: [String]?
+        var prices: [String: Decimal] = [:]
         var orders: [CreatedOrder] = []
         var idempotency: [String: String] = [:]
         var customers: [String: (id: String, body: JSON)] = [:]
@@ -64,6 +65,9 @@ public final class ERPSandbox: Sendable {
     public func setStock(code: String, quantity: Int) { state.withLock { $0.stock[code] = quantity } }
 
     public func setStock(_ levels: [String: Int]) { state.withLock { $0.stock.merge(levels) { $1 } } }
+
+    /// List prices (TRY, VAT included) served by `GET prices`.
+    public func setPrices(_ prices: [String: Decimal]) { state.withLock { $0.prices.merge(prices) { $1 } } }
 
     public var productCodes: [String] { state.withLock { $0.stock.keys.sorted() } }
 

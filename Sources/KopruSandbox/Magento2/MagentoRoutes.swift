@@ -31,6 +31,7 @@ struct MagentoRoutes: Sendable {
         both("GET", "/V1/bulk/:uuid/detailed-status", "bulk.status", bulkStatus)
         both("PUT", "/V1/products/:sku/stockItems/:itemId", "stock.legacy", legacyStockItem)
         both("GET", "/V1/customers/search", "customers.search", searchCustomers)
+        both("POST", "/V1/products/base-prices", "prices.base", basePrices)
     }
 
     static func error(_ status: Int, _ message: String, _ parameters: [String] = []) -> SandboxResponse {

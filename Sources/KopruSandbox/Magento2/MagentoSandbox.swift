@@ -119,6 +119,8 @@ public final class MagentoSandbox: Sendable {
         var customers: [Int: Customer] = [:]
         var nextCustomerID = 1
         var stock: [String: (quantity: Int, inStock: Bool)] = [:]
+        /// Base prices by SKU (store 0).
+        var prices: [String: Decimal] = [:]
         var adminTokens: [String: Date] = [:]
         var nonces: Set<String> = []
         var bulks: [String: (submittedAt: Date, operations: [BulkOperation])] = [:]
@@ -164,6 +166,9 @@ public final class MagentoSandbox: Sendable {
 
     /// Stock rows written so far, by any of the three stock APIs.
     public var stockRowsApplied: Int { state.withLock { $0.stockRowsApplied } }
+
+    /// The base price saved for a SKU, if any.
+    public func price(sku: String) -> Decimal? { state.withLock { $0.prices[sku] } }
 
     // MARK: Orders
 

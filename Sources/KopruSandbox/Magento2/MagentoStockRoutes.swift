@@ -26,6 +26,38 @@ extension MagentoRoutes {
         }
     }
 
+    /// Saves the valid rows and answers `[]`, or one `{message, parameters}` per refused row.
+    func basePrices(_ request: SandboxRequest) -> SandboxResponse {
+        guard let rows = request.json?["prices"]?.array else {
+            return Self.error(400, "\"prices\" is required. Enter and try again.")
+        }
+        return state.withLock { state in
+            if let limit = state.settings.inputLimit, rows.count > limit {
+                return Self.error(400, "Web API unable to process requests with more than %1 items in array", ["\(limit)"])
+            }
+            var problems: [JSON] = []
+            var saved = 0
+            for row in rows {
+                let sku = row["sku"]?.string ?? ""
+                guard state.stock[sku] != nil else {
+                    problems.append(["message": "Requested product doesn't exist. SKU: %SKU", "parameters": ["SKU": .string(sku)]])
+                    continue
+                }
+                guard let price = row["price"]?.decimal, price >= 0 else {
+                    problems.append(["message": "Invalid attribute %fieldName = %fieldValue.", "parameters": ["SKU": .string(sku), "fieldName": "Price", "fieldValue": row["price"] ?? .null]])
+                    continue
+                }
+                guard row["store_id"]?.int == 0 else {
+                    problems.append(["message": "Requested store is not found. Row ID: SKU = %SKU, Store ID: %storeId.", "parameters": ["SKU": .string(sku), "storeId": row["store_id"] ?? .null]])
+                    continue
+                }
+                state.prices[sku] = price
+                saved += 1
+            }
+            return .json(200, .array(problems), effect: "prices:\(saved)")
+        }
+    }
+
     func sourceItems(_ request: SandboxRequest) -> SandboxResponse {
         guard let rows = request.json?["sourceItems"]?.array else {
             return Self.error(400, "\"sourceItems\" is required. Enter and try again.")
