@@ -95,7 +95,7 @@ public struct RESTERPConnector: OrderSink, StockSource, PriceSource, CustomerSin
         }
     }
 
-    // MARK: Stock
+    // MARK: Stock and prices
 
     /// `GET prices` (a Köprü proposal: `[{"sku","price","currency"}]`), paged like `stocks`. A row
     /// without a code or a decimal price is skipped; a row without a currency is in TRY.
@@ -136,18 +136,7 @@ public struct RESTERPConnector: OrderSink, StockSource, PriceSource, CustomerSin
 
     /// One page (or the whole list). The cursor is the next page number, or the next link.
     public func stockLevels(after cursor: String?, limit: Int) async throws -> Page<StockLevel> {
-        let url: URL
-        switch profile.pagination {
-        case .none: url = profile.url("stocks")
-        case .page(let pageParam, let sizeParam, let size):
-            url = profile.url("stocks", query: [(pageParam, cursor ?? "1"), (sizeParam, "\(size)")])
-        case .link: url = cursor.flatMap(URL.init(string:)) ?? profile.url("stocks")
-        }
-        let response = try await send(.get, url)
-        guard response.status == 200 else { throw Self.failure(response) }
-        guard let json = try? JSON.parse(response.body), let rows = json.at(pointer: profile.stockList)?.array else {
-            throw ConnectorError.permanent("the stock answer is not a JSON list at \"\(profile.stockList)\"", field: "settings.stock.list")
-        }
+        let (rows, next) = try await list("stocks", cursor: cursor)
         let now = Date()
         var levels: [StockLevel] = []
         for row in rows {
@@ -155,12 +144,6 @@ public struct RESTERPConnector: OrderSink, StockSource, PriceSource, CustomerSin
             guard let code = profile.get("stock.sku", in: row)?.string, let quantity = profile.get("stock.qty", in: row)?.int
             else { continue }
             levels.append(StockLevel(sku: profile.skuMap.sku(for: code), quantity: quantity, observedAt: now))
-        }
-        var next: String?
-        switch profile.pagination {
-        case .none: next = nil
-        case .page(_, _, let size): next = rows.count < size ? nil : String((Int(cursor ?? "1") ?? 1) + 1)
-        case .link: next = Self.nextLink(response.headers[HTTPField.Name("Link")!])
         }
         return Page(records: levels, next: next)
     }

@@ -24,13 +24,16 @@ public struct PriceSyncJob: JobHandler {
         var effects: [StoreEffect] = []
         var pending: [String: [PricePushJob.Row]] = [:]
         var queued: [String: Int] = [:]
+        var batches: [String: Int] = [:]
+        for flow in flows {
+            batches[flow.name] = max(1, try await environment.connectors.resolve(flow.target, as: (any PriceSink).self).priceBatchLimit) * 10
+        }
         var read = 0
         var cursor: String?
         repeat {
             let page = try await source.prices(after: cursor, limit: 1000)
             read += page.records.count
             for flow in flows {
-                let sink = try await environment.connectors.resolve(flow.target, as: (any PriceSink).self)
                 let keys = page.records.map { flow.skuMap[$0.sku.rawValue] ?? $0.sku.rawValue }
                 let confirmed = try await environment.store.snapshots(connection: flow.target, entity: Self.entity, keys: keys)
                 for (price, sku) in zip(page.records, keys) {
@@ -38,7 +41,7 @@ public struct PriceSyncJob: JobHandler {
                     let row = PricePushJob.Row(sku: sku, amount: amount.amount, currency: amount.currency.code)
                     if request.isFull || confirmed[sku] != row.snapshot { pending[flow.name, default: []].append(row) }
                 }
-                let batch = max(1, sink.priceBatchLimit) * 10
+                let batch = batches[flow.name]!
                 while let rows = pending[flow.name], rows.count >= batch || (page.next == nil && !rows.isEmpty) {
                     let chunk = Array(rows.prefix(batch))
                     pending[flow.name] = Array(rows.dropFirst(chunk.count))
@@ -116,14 +119,8 @@ public struct PricePushJob: JobHandler {
                         SnapshotEntry(connection: flow.target, entity: PriceSyncJob.entity, key: $0.sku, value: $0.snapshot, confirmedAt: context.now)
                     }))
         }
-        if !refused.isEmpty {
-            let sample = refused.prefix(20).map { "\($0.0): \($0.1)" }.joined(separator: "; ")
-            effects.append(
-                .log(
-                    EventRecord(
-                        at: context.now, level: .warning, kind: "price", connection: flow.target, subject: "flow:\(flow.name)",
-                        message: "\(refused.count) price(s) refused by the target, the rest saved: \(sample)",
-                        details: ["flow": flow.name, "refused": refused.map(\.0).prefix(200).joined(separator: ",")])))
+        if let warning = refusedWarning(flow: flow, kind: "price", what: "price(s)", refused: refused, now: context.now) {
+            effects.append(warning)
         }
         return .done(effects)
     }

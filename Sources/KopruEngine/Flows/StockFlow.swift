@@ -321,14 +321,8 @@ public struct StockPushJob: JobHandler {
                         SnapshotEntry(connection: flow.target, entity: StockSyncJob.entity, key: $0.sku, value: $0.snapshot.value, confirmedAt: now)
                     }))
         }
-        if !sent.refused.isEmpty {
-            let sample = sent.refused.prefix(20).map { "\($0.sku): \($0.reason)" }.joined(separator: "; ")
-            effects.append(
-                .log(
-                    EventRecord(
-                        at: now, level: .warning, kind: "stock", connection: flow.target, subject: "flow:\(flow.name)",
-                        message: "\(sent.refused.count) SKU(s) refused by the target, the rest pushed: \(sample)",
-                        details: ["flow": flow.name, "refused": sent.refused.map(\.sku).prefix(200).joined(separator: ",")])))
+        if let warning = refusedWarning(flow: flow, kind: "stock", what: "SKU(s)", refused: sent.refused.map { ($0.sku, $0.reason) }, now: now) {
+            effects.append(warning)
         }
         return effects
     }
@@ -448,4 +442,16 @@ public struct BulkStatusJob: JobHandler {
         }
         return .done(effects)
     }
+}
+
+/// One warning per push naming what the target refused and why (the first 20 reasons, up to 200
+/// SKUs in `details["refused"]`); nil when nothing was refused.
+func refusedWarning(flow: FlowDefinition, kind: String, what: String, refused: [(String, String)], now: Date) -> StoreEffect? {
+    guard !refused.isEmpty else { return nil }
+    let sample = refused.prefix(20).map { "\($0.0): \($0.1)" }.joined(separator: "; ")
+    return .log(
+        EventRecord(
+            at: now, level: .warning, kind: kind, connection: flow.target, subject: "flow:\(flow.name)",
+            message: "\(refused.count) \(what) refused by the target, the rest saved: \(sample)",
+            details: ["flow": flow.name, "refused": refused.map(\.0).prefix(200).joined(separator: ",")]))
 }

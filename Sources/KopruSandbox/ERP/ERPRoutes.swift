@@ -109,13 +109,8 @@ struct ERPRoutes: Sendable {
             if state.sortedCodes == nil { state.sortedCodes = state.stock.keys.sorted() }
             return (state.stock, state.sortedCodes!, state.settings.maxPageSize)
         }
-        var page = codes[...]
-        if request.query("page") != nil || request.query("page_size") != nil {
-            guard let number = Int(request.query("page") ?? "1"), number >= 1,
-                let size = Int(request.query("page_size") ?? "100"), (1...maxPage).contains(size)
-            else { return Self.error(400, "INVALID", "page must be ≥ 1 and page_size 1…\(maxPage)") }
-            let start = min((number - 1) * size, codes.count)
-            page = codes[start..<min(start + size, codes.count)]
+        guard let page = Self.page(of: codes, request, maxPage: maxPage) else {
+            return Self.error(400, "INVALID", "page must be ≥ 1 and page_size 1…\(maxPage)")
         }
         let rows = page.map { code -> JSON in ["sku": .string(code), "qty": JSON(stock[code]!)] }
         var headers = ["x-total-count": "\(codes.count)"]
@@ -129,15 +124,21 @@ struct ERPRoutes: Sendable {
     func listPrices(_ request: SandboxRequest) -> SandboxResponse {
         let (prices, maxPage) = state.withLock { ($0.prices, $0.settings.maxPageSize) }
         let codes = prices.keys.sorted()
-        var page = codes[...]
-        if request.query("page") != nil || request.query("page_size") != nil {
-            guard let number = Int(request.query("page") ?? "1"), number >= 1,
-                let size = Int(request.query("page_size") ?? "100"), (1...maxPage).contains(size)
-            else { return Self.error(400, "INVALID", "page must be ≥ 1 and page_size 1…\(maxPage)") }
-            let start = min((number - 1) * size, codes.count)
-            page = codes[start..<min(start + size, codes.count)]
+        guard let page = Self.page(of: codes, request, maxPage: maxPage) else {
+            return Self.error(400, "INVALID", "page must be ≥ 1 and page_size 1…\(maxPage)")
         }
         return .json(200, .array(page.map { ["sku": .string($0), "price": JSON(prices[$0]!), "currency": "TRY"] }))
+    }
+
+    /// The whole list, or the page `?page=&page_size=` asks for (1-based; empty past the end);
+    /// nil when the parameters are out of range.
+    static func page(of codes: [String], _ request: SandboxRequest, maxPage: Int) -> ArraySlice<String>? {
+        guard request.query("page") != nil || request.query("page_size") != nil else { return codes[...] }
+        guard let number = Int(request.query("page") ?? "1"), number >= 1,
+            let size = Int(request.query("page_size") ?? "100"), (1...maxPage).contains(size)
+        else { return nil }
+        let start = min((number - 1) * size, codes.count)
+        return codes[start..<min(start + size, codes.count)]
     }
 
     // MARK: Customers
