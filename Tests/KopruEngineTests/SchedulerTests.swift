@@ -99,8 +99,10 @@ struct SchedulerLeadershipTests {
     @Test("of two running schedulers only the leader fires, and the other takes over when it stops")
     func leadership() async throws {
         let store = MemoryStore()
-        let cron = try CronExpression("* * * * *")
-        // Pretend the first minute slot is already due so the leader fires at once.
+        // Once a year, so no real slot falls inside the test (an every-minute schedule fired a
+        // second time whenever the test crossed a minute boundary).
+        let cron = try CronExpression("0 0 1 1 *")
+        // Pretend a slot is already due so the leader fires at once.
         _ = try await store.advanceSchedule("every-minute", expected: nil, next: Date().addingTimeInterval(-1), enqueue: nil, now: Date())
         let schedule = Schedule.job(name: "every-minute", cron: cron, kind: "flow.tick")
         // A 1 s term: under the full suite's load a renewal can be a few hundred ms late.
