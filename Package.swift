@@ -97,6 +97,14 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: swiftSettings),
         .target(
+            name: "ConnectorHoroz",
+            dependencies: [
+                "KopruCore", "KopruConnectors", "KopruHTTPClient",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings),
+        .target(
             name: "KopruSandbox",
             dependencies: [
                 "KopruCore", "KopruHTTPClient",
@@ -133,7 +141,7 @@ let package = Package(
             name: "kopru",
             dependencies: [
                 "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres", "KopruEngine", "KopruServer",
-                "KopruConnectors", "KopruHTTPClient", "KopruSandbox", "ConnectorMagento2", "ConnectorERPRest",
+                "KopruConnectors", "KopruHTTPClient", "KopruSandbox", "ConnectorMagento2", "ConnectorERPRest", "ConnectorHoroz",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -186,7 +194,7 @@ let package = Package(
             name: "KopruFlowTests",
             dependencies: [
                 "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruEngine", "KopruConnectors", "KopruHTTPClient",
-                "KopruSandbox", "ConnectorMagento2", "ConnectorERPRest",
+                "KopruSandbox", "ConnectorMagento2", "ConnectorERPRest", "ConnectorHoroz",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -75,7 +75,8 @@ enum Magento2Mapping {
                     sku: SKU(sku), name: item["name"]?.string ?? sku, quantity: quantity,
                     unitPrice: try money(item["price_incl_tax"] ?? item["price"], currency, field: "\(field).price_incl_tax"),
                     discount: Money(item["discount_amount"]?.decimal ?? 0, currency),
-                    vatRatePercent: item["tax_percent"]?.decimal ?? 20))
+                    vatRatePercent: item["tax_percent"]?.decimal ?? 20,
+                    unitWeightKg: item["weight"]?.decimal.flatMap { $0 > 0 ? $0 : nil }))
         }
         let billing = try address(json["billing_address"], field: "billing_address")
         let shippingJSON = json["extension_attributes"]?["shipping_assignments"]?[0]?["shipping"]?["address"]

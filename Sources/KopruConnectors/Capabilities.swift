@@ -176,3 +176,42 @@ public protocol ShipmentSink: Sendable {
     /// Creates the shipment; returns the carrier's tracking number or reference.
     func createShipment(_ shipment: Shipment) async throws -> String
 }
+
+/// A carrier's label for an accepted shipment order: the barcode printed on the parcels, and the
+/// carrier's id for the goods-acceptance record behind it.
+public struct CarrierLabel: Hashable, Sendable, Codable {
+    public var barcode: String
+    public var acceptanceID: String?
+
+    public init(barcode: String, acceptanceID: String? = nil) {
+        self.barcode = barcode
+        self.acceptanceID = acceptanceID
+    }
+}
+
+/// Makes the label for a shipment order the carrier already holds. Not idempotent where the
+/// carrier makes a new record per call, so the engine asks `findLabel` before any retry.
+public protocol CarrierLabels: Sendable {
+    func createLabel(reference: String) async throws -> CarrierLabel
+    func findLabel(reference: String) async throws -> CarrierLabel?
+}
+
+/// Where a shipment is, as the carrier reports it.
+public struct TrackingState: Hashable, Sendable, Codable {
+    /// Nil until the carrier has taken the goods in.
+    public var trackingNumber: String?
+    /// The carrier's own words.
+    public var status: String?
+
+    public init(trackingNumber: String?, status: String? = nil) {
+        self.trackingNumber = trackingNumber
+        self.status = status
+    }
+}
+
+public protocol CarrierTracking: Sendable {
+    /// The name a channel shows next to the tracking number ("Horoz Lojistik").
+    var carrierTitle: String { get }
+    /// Nil when the carrier does not know the reference.
+    func tracking(reference: String) async throws -> TrackingState?
+}

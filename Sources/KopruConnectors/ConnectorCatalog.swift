@@ -7,7 +7,7 @@ public struct ConnectorType: Hashable, Sendable {
     public let flows: [String]
 
     public static let all: [ConnectorType] = [
-        ConnectorType(id: "magento2", system: "Magento 2", flows: ["orders", "products", "stock", "prices", "customers", "shipments"]),
+        ConnectorType(id: "magento2", system: "Magento 2", flows: ["orders", "products", "stock", "prices", "customers", "shipments", "shipping"]),
         ConnectorType(id: "shopify", system: "Shopify", flows: ["orders", "products", "stock", "prices", "customers", "shipments"]),
         ConnectorType(id: "opencart", system: "OpenCart", flows: ["orders", "products", "stock", "prices", "customers"]),
         ConnectorType(id: "hepsiburada", system: "Hepsiburada", flows: ["orders", "products", "stock", "prices", "shipments"]),
@@ -17,7 +17,7 @@ public struct ConnectorType: Hashable, Sendable {
         ConnectorType(id: "erp-rest", system: "REST ERP (Logo, Netsis, Mikro, custom)", flows: ["orders", "stock", "prices", "products", "customers", "invoices"]),
         ConnectorType(id: "sap-b1", system: "SAP Business One", flows: ["orders", "stock", "prices", "products", "customers", "invoices"]),
         ConnectorType(id: "luca", system: "Luca", flows: ["invoices", "customers"]),
-        ConnectorType(id: "horoz", system: "Horoz Lojistik", flows: ["shipments", "tracking"]),
+        ConnectorType(id: "horoz", system: "Horoz Lojistik", flows: ["shipping"]),
     ]
 
     public static func named(_ id: String) -> ConnectorType? { all.first { $0.id == id } }

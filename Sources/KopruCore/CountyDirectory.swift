@@ -29,8 +29,19 @@ public struct CountyDirectory: Sendable {
         "AFYON": "AFYONKARAHISAR", "IZMIT": "KOCAELI", "ADAPAZARI": "SAKARYA", "ANTAKYA": "HATAY",
     ]
 
+    /// Counties known by another name than the list's (renamed ones, mostly), by city key: the
+    /// other name's key → the list's key. Both ways where the list may carry either name.
+    static let countyAliases: [String: [String: String]] = [
+        "ISTANBUL": ["EYUP": "EYUPSULTAN"],
+        "ANKARA": ["KAHRAMANKAZAN": "KAZAN", "KAZAN": "KAHRAMANKAZAN"],
+        "ADIYAMAN": ["KAHTA": "KAHTA"],
+        "KIRIKKALE": ["YAHSIYAN": "YAHSIHAN", "YAHSIHAN": "YAHSIYAN"],
+    ]
+
     private var cities: [String: String] = [:]
     private var counties: [String: [String: String]] = [:]
+    /// An operator's own answers for addresses the rules cannot place, by the typed pair's keys.
+    private var overrides: [String: Place] = [:]
 
     public init(_ places: [Place]) {
         for place in places {
@@ -42,16 +53,32 @@ public struct CountyDirectory: Sendable {
 
     public var count: Int { counties.values.reduce(0) { $0 + $1.count } }
 
+    /// Every place, as the carrier spells it.
+    public var places: [Place] {
+        counties.flatMap { city, known in known.values.map { Place(city: cities[city] ?? city, county: $0) } }
+    }
+
+    /// Sends an address typed as `city`/`county` (any spelling) to `place`, e.g. a neighbourhood
+    /// a shopper wrote where the county belongs. An empty `county` matches any county of `city`.
+    public mutating func addOverride(city: String, county: String, to place: Place) {
+        overrides["\(Self.key(city))/\(Self.key(county))"] = place
+    }
+
     public func resolve(city: String, county: String) -> Resolution {
+        if let place = overrides["\(Self.key(city))/\(Self.key(county))"] ?? overrides["\(Self.key(city))/"] {
+            return .found(place)
+        }
         var cityKey = Self.key(city)
         if cities[cityKey] == nil, let alias = Self.cityAliases[cityKey] { cityKey = alias }
         guard let cityName = cities[cityKey], let known = counties[cityKey] else {
             return .unknownCity(city, nearest: Self.nearest(to: cityKey, in: cities))
         }
         let countyKey = Self.key(county)
-        if let countyName = known[countyKey] { return .found(Place(city: cityName, county: countyName)) }
+        if let countyName = known[countyKey] ?? Self.countyAliases[cityKey]?[countyKey].flatMap({ known[$0] }) {
+            return .found(Place(city: cityName, county: countyName))
+        }
         // "Merkez" is how many addresses name a province's central county.
-        if countyKey.isEmpty || countyKey == "MERKEZ", let central = known[cityKey] ?? known["MERKEZ"] {
+        if countyKey.isEmpty || countyKey == "MERKEZ" || countyKey == cityKey, let central = known[cityKey] ?? known["MERKEZ"] {
             return .found(Place(city: cityName, county: central))
         }
         return .unknownCounty(city: cityName, county: county, nearest: Self.nearest(to: countyKey, in: known))

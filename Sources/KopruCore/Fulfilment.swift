@@ -2,42 +2,101 @@ import Foundation
 
 public struct ShipmentLine: Hashable, Sendable, Codable {
     public var sku: SKU
+    public var name: String
     public var quantity: Int
+    /// Per unit; nil when the channel does not know it (the carrier's rules say what to send then).
+    public var unitWeightKg: Decimal?
+    /// Per unit, where the source knows the box; else the carrier connection's parcel table decides.
+    public var parcel: Parcel?
+    public var category: String?
 
-    public init(sku: SKU, quantity: Int) {
+    public init(
+        sku: SKU, name: String? = nil, quantity: Int, unitWeightKg: Decimal? = nil, parcel: Parcel? = nil, category: String? = nil
+    ) {
         self.sku = sku
+        self.name = name ?? sku.rawValue
         self.quantity = quantity
+        self.unitWeightKg = unitWeightKg
+        self.parcel = parcel
+        self.category = category
     }
 }
 
-/// Goods leaving (or, for a return, coming back to) the merchant with a carrier.
+/// Goods leaving the merchant's warehouse for a customer with a carrier or, for a return, coming
+/// back from the customer. The warehouse side is usually known to the carrier by a contract code,
+/// so only the customer's side is an address here.
 public struct Shipment: Hashable, Sendable, Codable {
     public var orderID: OrderID
-    /// Unique per shipment: the carrier's request number is derived from it, so a retry reuses it.
+    /// What the merchant and the customer call the order (Magento's increment id).
+    public var orderNumber: String
+    /// Unique per shipment and kept across retries and replays: the carrier's request number.
     public var reference: String
     public var carrier: String
     public var isReturn: Bool
     public var status: ShipmentStatus
     public var trackingNumber: String?
     public var lines: [ShipmentLine]
-    public var from: Address?
-    public var to: Address
-    public var createdAt: Date
+    /// The recipient of an outbound shipment, the sender of a return.
+    public var customer: Address
+    public var customerName: String
+    public var customerEmail: String?
+    public var taxNumber: String?
+    public var taxOffice: String?
+    /// The merchant's side, when the carrier needs it spelled out.
+    public var warehouse: Address?
+    public var requestedAt: Date
+    public var deliverBy: Date?
 
     public init(
-        orderID: OrderID, reference: String, carrier: String, isReturn: Bool = false, status: ShipmentStatus = .requested,
-        trackingNumber: String? = nil, lines: [ShipmentLine], from: Address? = nil, to: Address, createdAt: Date
+        orderID: OrderID, orderNumber: String, reference: String, carrier: String, isReturn: Bool = false,
+        status: ShipmentStatus = .requested, trackingNumber: String? = nil, lines: [ShipmentLine], customer: Address,
+        customerName: String? = nil, customerEmail: String? = nil, taxNumber: String? = nil, taxOffice: String? = nil,
+        warehouse: Address? = nil, requestedAt: Date, deliverBy: Date? = nil
     ) {
         self.orderID = orderID
+        self.orderNumber = orderNumber
         self.reference = reference
         self.carrier = carrier
         self.isReturn = isReturn
         self.status = status
         self.trackingNumber = trackingNumber
         self.lines = lines
-        self.from = from
-        self.to = to
-        self.createdAt = createdAt
+        self.customer = customer
+        self.customerName = customerName ?? TurkishText.normalizingWhitespace("\(customer.firstName) \(customer.lastName)")
+        self.customerEmail = customerEmail
+        self.taxNumber = taxNumber
+        self.taxOffice = taxOffice
+        self.warehouse = warehouse
+        self.requestedAt = requestedAt
+        self.deliverBy = deliverBy
+    }
+}
+
+/// A box's size as a carrier bills it: desi (volumetric weight) straight, or from its dimensions.
+public enum Parcel: Hashable, Sendable, Codable {
+    case desi(Decimal)
+    /// Length, width and height in centimetres.
+    case dimensions(Decimal, Decimal, Decimal)
+
+    /// Turkish domestic carriers: L × W × H / 3000 (some services 5000), to 3 decimals.
+    public func desi(divisor: Decimal = 3000) -> Decimal {
+        switch self {
+        case .desi(let value): value
+        case .dimensions(let l, let w, let h): (l * w * h / divisor).rounded(scale: 3, .halfAwayFromZero)
+        }
+    }
+
+    /// "8", "8.5", "30x20x40" or "30×20×40" (cm); nil when it is neither.
+    public init?(parsing text: String) {
+        let parts = text.lowercased().replacingOccurrences(of: "×", with: "x").split(separator: "x")
+            .map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ",", with: ".") }
+        let numbers = parts.compactMap { Decimal(exactly: $0) }
+        guard numbers.count == parts.count, numbers.allSatisfy({ $0 > 0 }) else { return nil }
+        switch numbers.count {
+        case 1: self = .desi(numbers[0])
+        case 3: self = .dimensions(numbers[0], numbers[1], numbers[2])
+        default: return nil
+        }
     }
 }
 

@@ -23,9 +23,14 @@ public struct OrderLine: Hashable, Sendable, Codable {
     public var unitPrice: Money
     public var discount: Money
     public var vatRatePercent: Decimal
+    /// Per unit, in kg, where the channel knows it (Magento's item `weight`); carriers want it.
+    public var unitWeightKg: Decimal?
 
-    public init(sku: SKU, name: String, quantity: Int, unitPrice: Money, discount: Money? = nil, vatRatePercent: Decimal = 20)
-    {
+    public init(
+        sku: SKU, name: String, quantity: Int, unitPrice: Money, discount: Money? = nil, vatRatePercent: Decimal = 20,
+        unitWeightKg: Decimal? = nil
+    ) {
+        self.unitWeightKg = unitWeightKg
         self.sku = sku
         self.name = name
         self.quantity = quantity

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import KopruConnectors
 import KopruCore
 import KopruStore
 import Logging
@@ -252,8 +253,27 @@ public final class JobProcessor: Service, Sendable {
                 for: error, attempt: attempt, policy: handler.retryPolicy, now: now())
             var effects: [StoreEffect] = []
             if case .dead(let reason) = outcome { effects = handler.deadLetterEffects(job, reason: reason, now: now()) }
+            if let connection = job.connection, let refused = error as? ConnectorError, refused.disposition == .authentication {
+                effects += authenticationAlert(connection: connection, error: refused)
+            }
             await record(claimed, outcome, effects: effects, level: level)
         }
+    }
+
+    /// Credentials refused: retrying cannot help until someone acts, and every job of the
+    /// connection would meet the same answer. The connection is paused with the job's completion
+    /// and an alert (a critical event, `kopru_alerts_total`) says what to fix.
+    private func authenticationAlert(connection: ConnectionID, error: ConnectorError) -> [StoreEffect] {
+        Counter(label: "kopru_alerts_total", dimensions: [("kind", "authentication"), ("connection", connection.rawValue)]).increment()
+        logger.critical("connection \(connection) paused: its credentials were refused", metadata: ["error": "\(error.message)"])
+        return [
+            .pauseConnection(connection),
+            .log(
+                EventRecord(
+                    at: now(), level: .critical, kind: "alert", connection: connection, subject: "connection:\(connection)",
+                    message:
+                        "connection \(connection) paused: credentials refused (\(error.message)). Fix them, then resume it with POST /api/integrations/\(connection)/config {\"active\": true}")),
+        ]
     }
 
     /// Records the outcome, with a line in the event log for anything but a plain success.

@@ -67,6 +67,15 @@ public struct Redaction: Sendable {
             return copy
         }
         if let array = value as? [Any] { return array.map(redact) }
+        if let text = value as? String { return Self.scrubbingEchoedKeys(text) }
         return value
+    }
+
+    /// Some APIs echo the caller's key inside a message (Horoz ERR-20003: "... - Key: <processKey>
+    /// TalepNo: ..."): a `Key:` followed by a value is masked wherever it appears in text.
+    public static func scrubbingEchoedKeys(_ text: String) -> String {
+        guard text.range(of: "key", options: .caseInsensitive) != nil || text.range(of: "anahtar", options: .caseInsensitive) != nil
+        else { return text }
+        return text.replacingOccurrences(of: #"(?i)\b(key|anahtar)\s*:\s*[^\s,;]+"#, with: "$1: \(mask)", options: .regularExpression)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KopruCore
+import KopruEngine
 import KopruStore
 import Logging
 import NIOCore
@@ -13,11 +14,15 @@ public struct HubServerDependencies: Sendable {
     /// Makes the loggers by label (`kopru.http`, `kopru.access`, `kopru.webhooks`); tests capture them.
     public var makeLogger: @Sendable (String) -> Logger
     public var now: @Sendable () -> Date
+    /// The configured flows (the tracking route finds an order's shipping flow in them).
+    public var flows: FlowCatalog
 
     public init(
         store: any Store, webhooks: WebhookIntake.Configuration = .init(),
-        makeLogger: @escaping @Sendable (String) -> Logger = { Logger(label: $0) }, now: @escaping @Sendable () -> Date = { Date() }
+        makeLogger: @escaping @Sendable (String) -> Logger = { Logger(label: $0) }, now: @escaping @Sendable () -> Date = { Date() },
+        flows: FlowCatalog = FlowCatalog([])
     ) {
+        self.flows = flows
         self.store = store
         self.webhooks = webhooks
         self.makeLogger = makeLogger
@@ -70,7 +75,7 @@ public func buildRouter(_ dependencies: HubServerDependencies) -> Router<HubRequ
     }
 
     let api = router.group("api").add(middleware: BearerAuthMiddleware(store: store))
-    IntegrationRoutes(store: store, directory: directory, now: dependencies.now).add(to: api)
+    IntegrationRoutes(store: store, directory: directory, now: dependencies.now, flows: dependencies.flows).add(to: api)
     JobRoutes(store: store, now: dependencies.now).add(to: api)
     return router
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import KopruConnectors
 import KopruCore
+import KopruEngine
 import KopruStore
 
 /// `/api/integrations…`: connections of each connector type, their syncs and their logs.
@@ -10,6 +11,7 @@ struct IntegrationRoutes: Sendable {
     let store: any Store
     let directory: ConnectionDirectory
     let now: @Sendable () -> Date
+    let flows: FlowCatalog
 
     func add(to group: RouterGroup<HubRequestContext>) {
         group.get("integrations") { _, _ in try await self.list() }
@@ -19,6 +21,7 @@ struct IntegrationRoutes: Sendable {
         group.delete("integrations/:id") { _, context in try await self.delete(context) }
         group.post("integrations/:id/sync") { request, context in try await self.sync(request, context) }
         group.get("integrations/:id/logs") { request, context in try await self.logs(request, context) }
+        group.post("integrations/:id/tracking") { request, context in try await self.tracking(request, context) }
     }
 
     private func list() async throws -> Response {
@@ -149,6 +152,40 @@ struct IntegrationRoutes: Sendable {
         let result = try await store.enqueue([job], now: now())[0]
         var response = Response.json(
             ["job": "\(result.id)", "kind": job.kind, "mode": mode, "status": "pending"], status: .accepted)
+        response.headers[.location] = "/api/jobs/\(result.id)"
+        return response
+    }
+
+    /// A tracking number typed by an operator (the carrier's list was late, or the parcel went
+    /// another way): `{"order": "000000123", "trackingNumber": "…", "carrier": "Horoz Lojistik"}`
+    /// on the channel connection. It becomes the order's channel shipment through the same job
+    /// the carrier's tracking poll uses, under the same key, so the order gets one shipment
+    /// whichever comes first; the poll for that order stops.
+    private func tracking(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let connection = try await connection(context)
+        let body = try await RequestParsing.jsonObject(request)
+        let number = try RequestParsing.string(body["order"] ?? .null, field: "order", maxLength: 64)
+        let tracking = try RequestParsing.string(body["trackingNumber"] ?? .null, field: "trackingNumber", maxLength: 64)
+        guard !number.isEmpty else { throw APIError.invalid("is required: the order number the customer sees", field: "order") }
+        guard !tracking.isEmpty, tracking.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+            throw APIError.invalid("is required: letters, digits and '-'", field: "trackingNumber")
+        }
+        guard let flow = flows.flows.first(where: { $0.kind == .shipping && $0.source == connection.id }) else {
+            throw APIError.invalid("no shipping flow takes orders from \(connection.id)", field: "id")
+        }
+        var carrierTitle = "Horoz Lojistik"
+        if let value = body["carrier"] { carrierTitle = try RequestParsing.string(value, field: "carrier", maxLength: 64) }
+        guard let order = try await store.binding(connection: connection.id, entity: "order", internalID: "\(connection.id.rawValue):\(number)")
+        else { throw APIError.notFound("no order \(number.prefix(64)) is known on \(connection.id)") }
+        let payload = ShipmentCreateJob.Payload(
+            flow: flow.name, orderExternalID: order.externalID,
+            notice: ShippedNotice(orderReference: number, carrier: carrierTitle, trackingNumber: tracking, shippedAt: now()),
+            channel: connection.id, carrier: flow.target, carrierReference: number)
+        let result = try await store.enqueue([try ShipmentCreateJob.trackingJob(payload, channel: connection.id)], now: now())[0]
+        guard result.inserted else {
+            throw APIError.conflict("order \(number) already has a tracking number recorded or queued (job \(result.id))")
+        }
+        var response = Response.json(["job": "\(result.id)", "kind": ShipmentCreateJob.kind, "status": "pending"], status: .accepted)
         response.headers[.location] = "/api/jobs/\(result.id)"
         return response
     }

@@ -676,6 +676,87 @@ enum OpenAPIDocument {
         "summary": "The integration's event log, newest first."
       }
     },
+    "/api/integrations/{id}/tracking": {
+      "post": {
+        "operationId": "enterTrackingNumber",
+        "summary": "Record a carrier tracking number on a channel order by hand; it becomes the order's shipment on the channel.",
+        "parameters": [
+          {
+            "description": "The channel connection the order came from (the source of a shipping flow).",
+            "in": "path",
+            "name": "id",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "content": {
+            "application/json": {
+              "schema": {
+                "properties": {
+                  "carrier": {
+                    "type": "string"
+                  },
+                  "order": {
+                    "description": "The order number the customer sees (Magento increment id).",
+                    "type": "string"
+                  },
+                  "trackingNumber": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "order",
+                  "trackingNumber"
+                ],
+                "type": "object"
+              }
+            }
+          },
+          "required": true
+        },
+        "responses": {
+          "202": {
+            "content": {
+              "application/json": {
+                "schema": {
+                  "properties": {
+                    "job": {
+                      "type": "string"
+                    },
+                    "kind": {
+                      "type": "string"
+                    },
+                    "status": {
+                      "type": "string"
+                    }
+                  },
+                  "type": "object"
+                }
+              }
+            },
+            "description": "Queued."
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error"
+          },
+          "422": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      }
+    },
     "/api/integrations/{id}/sync": {
       "post": {
         "operationId": "syncIntegration",

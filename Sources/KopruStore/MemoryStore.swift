@@ -225,6 +225,7 @@ public final class MemoryStore: Store {
                 state.reservations[order]![sku]!.releasedAt = at.storePrecision
             }
         case .updateSyncRun(let update): state.syncRuns[update.run] = update.applied(to: state.syncRuns[update.run]).storePrecision
+        case .pauseConnection(let id): state.connections[id]?.paused = true
         }
     }
 

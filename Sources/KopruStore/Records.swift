@@ -150,4 +150,6 @@ public enum StoreEffect: Hashable, Sendable {
     /// The ERP has the order: its reservations stop counting for stock read after `at`.
     case releaseStock(order: String, at: Date)
     case updateSyncRun(SyncRunUpdate)
+    /// Stops the connection's jobs until an operator resumes it (credentials refused).
+    case pauseConnection(ConnectionID)
 }

@@ -360,6 +360,9 @@ extension PostgresStore: JobQueueStore {
         case .reserveStock(let reservations): try await reserve(reservations, connection)
         case .releaseStock(let order, let at): try await release(order: order, at: at, connection)
         case .updateSyncRun(let update): try await updateSyncRun(update, connection)
+        case .pauseConnection(let id):
+            try await connection.query(
+                "UPDATE connections SET paused = TRUE, updated_at = \(now.millisecondsSince1970) WHERE id = \(id.rawValue)", logger: logger)
         }
     }
 

@@ -202,6 +202,9 @@ extension SQLiteStore: JobQueueStore {
         case .reserveStock(let reservations): try reserve(reservations, db)
         case .releaseStock(let order, let at): try release(order: order, at: at, db)
         case .updateSyncRun(let update): try updateSyncRun(update, db)
+        case .pauseConnection(let id):
+            try db.cachedStatement(sql: "UPDATE connections SET paused = 1, updated_at = ? WHERE id = ?")
+                .execute(arguments: [now.ms, id.rawValue])
         }
     }
 

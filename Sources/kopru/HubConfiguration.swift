@@ -39,6 +39,8 @@ struct HubConfiguration: Equatable {
         var skuMap: [String: String] = [:]
         var bulkPollMilliseconds = 10_000
         var priceRule: String?
+        var returnStatuses: [String] = ["returned", "refunded"]
+        var trackingPollSeconds = 900
     }
 
     var store = "sqlite:./kopru.db"
@@ -172,7 +174,7 @@ struct HubConfiguration: Equatable {
         for entry in try reader.list("flows") {
             try entry.allow([
                 "name", "kind", "from", "to", "schedule", "timeZone", "overlapSeconds", "notes", "exportStatuses", "buffer", "skuMap",
-                "bulkPollMilliseconds", "priceRule",
+                "bulkPollMilliseconds", "priceRule", "returnStatuses", "trackingPollSeconds",
             ])
             flows.append(
                 FlowEntry(
@@ -182,7 +184,8 @@ struct HubConfiguration: Equatable {
                     overlapSeconds: try entry.int("overlapSeconds") ?? 300, notes: (try entry.string("notes") ?? "true") == "true",
                     exportStatuses: try entry.stringList("exportStatuses") ?? ["accepted"], buffer: try entry.int("buffer") ?? 0,
                     skuMap: try entry.flattened("skuMap"), bulkPollMilliseconds: try entry.int("bulkPollMilliseconds") ?? 10_000,
-                    priceRule: try entry.string("priceRule")))
+                    priceRule: try entry.string("priceRule"), returnStatuses: try entry.stringList("returnStatuses") ?? ["returned", "refunded"],
+                    trackingPollSeconds: try entry.int("trackingPollSeconds") ?? 900))
         }
     }
 
@@ -252,7 +255,7 @@ struct HubConfiguration: Equatable {
             let key = "flows[\(index)]"
             guard names.insert(flow.name).inserted else { throw Problem(key: "\(key).name", message: "repeats \"\(flow.name)\"") }
             guard FlowDefinition.Kind(rawValue: flow.kind) != nil else {
-                throw Problem(key: "\(key).kind", message: "must be one of orders, stock, prices, customers, shipments")
+                throw Problem(key: "\(key).kind", message: "must be one of \(FlowDefinition.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             if let cron = flow.schedule {
                 do { _ = try CronExpression(cron) } catch {
@@ -268,9 +271,11 @@ struct HubConfiguration: Equatable {
             }
             guard flow.buffer >= 0 else { throw Problem(key: "\(key).buffer", message: "must not be negative (units held back)") }
             guard flow.bulkPollMilliseconds >= 1 else { throw Problem(key: "\(key).bulkPollMilliseconds", message: "must be positive") }
-            for status in flow.exportStatuses where OrderStatus(rawValue: status) == nil {
+            guard flow.trackingPollSeconds >= 1 else { throw Problem(key: "\(key).trackingPollSeconds", message: "must be positive") }
+            for (field, status) in flow.exportStatuses.map({ ("exportStatuses", $0) }) + flow.returnStatuses.map({ ("returnStatuses", $0) })
+            where OrderStatus(rawValue: status) == nil {
                 throw Problem(
-                    key: "\(key).exportStatuses",
+                    key: "\(key).\(field)",
                     message: "\"\(status)\" is not a status (known: \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
         }

@@ -1,4 +1,5 @@
 import ConnectorERPRest
+import ConnectorHoroz
 import ConnectorMagento2
 import Foundation
 import KopruConnectors
@@ -16,6 +17,8 @@ final class HubConnectors: Sendable {
     private let cache = Mutex<[Connection: any Sendable]>([:])
     /// The shared rate budgets, once a resolver has been made for a store.
     private let budget = Mutex<RateBudget?>(nil)
+    /// Horoz's county list, shared by every Horoz connection of the process (refreshed daily).
+    let horozCounties = HorozCountyCache()
 
     init(transport: any HTTPTransport = MiddlewareTransport(
         AsyncHTTPClientTransport(), middleware: [LoggingMiddleware(logger: Logger(label: "kopru.http"))]))
@@ -47,6 +50,11 @@ final class HubConnectors: Sendable {
             let limits = try RESTERPConnector.endpointLimits(settings: connection.settings)
             made = try RESTERPConnector(
                 settings: connection.settings, secrets: connection.secrets, transport: transport(for: connection, limits: limits))
+        case "horoz":
+            let limits = try HorozConnector.endpointLimits(settings: connection.settings)
+            made = try HorozConnector(
+                settings: connection.settings, secrets: connection.secrets, transport: transport(for: connection, limits: limits),
+                counties: horozCounties)
         default:
             throw ConnectorError.permanent("no connector for type \(connection.type) in this build yet")
         }

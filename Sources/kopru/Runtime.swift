@@ -88,7 +88,9 @@ enum Runtime {
                     target: ConnectionID(entry.to), overlap: .seconds(entry.overlapSeconds),
                     exportStatuses: Set(entry.exportStatuses.compactMap(OrderStatus.init(rawValue:))), notes: entry.notes,
                     bulkPollInterval: .milliseconds(entry.bulkPollMilliseconds), buffer: entry.buffer, skuMap: entry.skuMap,
-                    priceRule: entry.priceRule.flatMap { try? PriceRule(parsing: $0) } ?? .identity)
+                    priceRule: entry.priceRule.flatMap { try? PriceRule(parsing: $0) } ?? .identity,
+                    returnStatuses: Set(entry.returnStatuses.compactMap(OrderStatus.init(rawValue:))),
+                    trackingPollInterval: .seconds(entry.trackingPollSeconds))
             })
     }
 
@@ -137,7 +139,7 @@ enum Runtime {
                 entry.schedule
                 ?? [
                     "orders": "* * * * *", "stock": "0 * * * *", "prices": "0 * * * *", "customers": "*/5 * * * *",
-                    "shipments": "*/5 * * * *",
+                    "shipments": "*/5 * * * *", "shipping": "* * * * *",
                 ][entry.kind]!
             let payload = try JSONEncoder.kopru.encode(SyncRequest(flow: entry.kind, mode: "delta", name: entry.name))
             return .job(

@@ -43,7 +43,8 @@ struct Serve: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if role != .worker {
             let dependencies = HubServerDependencies(
-                store: store, webhooks: .init(bodyLimit: configuration.webhookBodyLimitBytes))
+                store: store, webhooks: .init(bodyLimit: configuration.webhookBodyLimitBytes),
+                flows: Runtime.flowCatalog(configuration))
             let host = configuration.httpHost
             let application = buildApplication(dependencies, host: host, port: configuration.httpPort) { port in
                 // Scripts (and the benchmark) read this line to learn the port when it was 0.

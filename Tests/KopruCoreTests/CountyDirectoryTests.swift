@@ -9,7 +9,30 @@ struct CountyDirectoryTests {
         .init(city: "İSTANBUL", county: "BEŞİKTAŞ"), .init(city: "ŞANLIURFA", county: "EYYÜBİYE"),
         .init(city: "KAHRAMANMARAŞ", county: "ONİKİŞUBAT"), .init(city: "DÜZCE", county: "YIĞILCA"),
         .init(city: "DÜZCE", county: "DÜZCE"), .init(city: "IĞDIR", county: "IĞDIR"),
+        .init(city: "İSTANBUL", county: "EYÜPSULTAN"), .init(city: "ANKARA", county: "KAZAN"),
     ])
+
+    @Test func countiesKnownUnderAnotherName() {
+        #expect(Self.directory.resolve(city: "İstanbul", county: "Eyüp") == .found(.init(city: "İSTANBUL", county: "EYÜPSULTAN")))
+        #expect(Self.directory.resolve(city: "Ankara", county: "Kahramankazan") == .found(.init(city: "ANKARA", county: "KAZAN")))
+    }
+
+    @Test func anOperatorOverrideWinsOverTheRules() {
+        var directory = Self.directory
+        directory.addOverride(city: "istanbul", county: "Mecidiyeköy", to: .init(city: "İSTANBUL", county: "ŞİŞLİ"))
+        #expect(directory.resolve(city: "İSTANBUL", county: "mecidiyekoy") == .found(.init(city: "İSTANBUL", county: "ŞİŞLİ")))
+        #expect(Self.directory.resolve(city: "İSTANBUL", county: "mecidiyekoy") != .found(.init(city: "İSTANBUL", county: "ŞİŞLİ")))
+    }
+
+    @Test(arguments: [("30x20x40", "8"), ("50x40x30", "20"), ("160x200x25", "266.667"), ("12.5x10x8", "0.333"), ("8,5", "8.5")])
+    func desiFromDimensions(text: String, desi: String) {
+        #expect(Parcel(parsing: text)?.desi() == Decimal(string: desi))
+    }
+
+    @Test func desiDivisorIsTheCarriers() {
+        #expect(Parcel(parsing: "50x40x30")?.desi(divisor: 5000) == 12)
+        #expect(Parcel(parsing: "0x1x2") == nil && Parcel(parsing: "10x10") == nil && Parcel(parsing: "abc") == nil)
+    }
 
     @Test(arguments: [
         ("istanbul", "şişli"), ("Istanbul", "SISLI"), ("İSTANBUL", "Şişli "), ("  istanbul ", "sisli"),

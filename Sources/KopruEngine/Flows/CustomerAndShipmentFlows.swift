@@ -137,12 +137,30 @@ public struct ShipmentPollJob: JobHandler {
 }
 
 /// `shipment.create`: the channel shipment with its tracking number. Not idempotent on Magento,
-/// so a retry first looks for a shipment carrying the same tracking number.
+/// so a retry first looks for a shipment carrying the same tracking number. From a shipping flow
+/// (or the admin API) it names the channel and the carrier's shipment it closes.
 public struct ShipmentCreateJob: JobHandler {
     public struct Payload: Codable, Sendable {
         public var flow: String
         public var orderExternalID: String
         public var notice: ShippedNotice
+        /// The channel, where it is not the flow's target (a shipping flow's source).
+        public var channel: ConnectionID?
+        /// The carrier connection and request number whose tracking this is.
+        public var carrier: ConnectionID?
+        public var carrierReference: String?
+
+        public init(
+            flow: String, orderExternalID: String, notice: ShippedNotice, channel: ConnectionID? = nil, carrier: ConnectionID? = nil,
+            carrierReference: String? = nil
+        ) {
+            self.flow = flow
+            self.orderExternalID = orderExternalID
+            self.notice = notice
+            self.channel = channel
+            self.carrier = carrier
+            self.carrierReference = carrierReference
+        }
     }
 
     public static let kind = "shipment.create"
@@ -155,25 +173,38 @@ public struct ShipmentCreateJob: JobHandler {
         self.retryPolicy = retryPolicy
     }
 
+    /// The one channel shipment a carrier's tracking number makes: whichever of the tracking
+    /// poll and an operator (admin API) comes first enqueues it, the other finds it there.
+    public static func trackingJob(_ payload: Payload, channel: ConnectionID) throws -> NewJob {
+        try NewJob(
+            kind: kind, idempotencyKey: "tracking:\(channel.rawValue):\(payload.notice.orderReference)", json: payload, priority: 5,
+            connection: channel)
+    }
+
     public func run(_ context: JobContext) async throws -> JobResult {
         let payload = try context.job.decodePayload(Payload.self)
         let flow = try environment.catalog.flow(named: payload.flow)
-        let sink = try await environment.connectors.resolve(flow.target, as: (any OrderShipmentSink).self)
+        let channel = payload.channel ?? flow.target
+        let sink = try await environment.connectors.resolve(channel, as: (any OrderShipmentSink).self)
         let tracking = payload.notice.trackingNumber
         let id = try await deliver(
             attempt: context.attempt, find: { try await sink.findShipment(externalID: payload.orderExternalID, trackingNumber: tracking) },
             create: { try await sink.shipOrder(externalID: payload.orderExternalID, notice: payload.notice) }
         ).reference
-        return .done([
+        var effects: [StoreEffect] = [
             .bind(
                 Binding(
-                    connection: flow.target, entity: "shipment", externalID: id ?? tracking,
+                    connection: channel, entity: "shipment", externalID: id ?? tracking,
                     internalID: "\(payload.notice.orderReference):\(tracking)")),
             .log(
                 EventRecord(
-                    at: context.now, level: .info, kind: "export", connection: flow.target,
+                    at: context.now, level: .info, kind: "export", connection: channel,
                     subject: "order:\(payload.notice.orderReference)",
                     message: "shipment \(tracking) recorded on order \(payload.notice.orderReference)")),
-        ])
+        ]
+        if let carrier = payload.carrier, let reference = payload.carrierReference {
+            effects.append(.bind(Binding(connection: carrier, entity: CarrierFlow.trackingEntity, externalID: tracking, internalID: reference)))
+        }
+        return .done(effects)
     }
 }

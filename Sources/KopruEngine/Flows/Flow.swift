@@ -17,6 +17,9 @@ public struct FlowDefinition: Hashable, Sendable {
         case customers
         /// ERP "shipped" → channel shipment with tracking number.
         case shipments
+        /// Channel orders → carrier shipment orders (returns too), label, and the carrier's
+        /// tracking number back on the channel order.
+        case shipping
     }
 
     public var name: String
@@ -38,12 +41,23 @@ public struct FlowDefinition: Hashable, Sendable {
     public var skuMap: [String: String]
     /// Price flows: how the channel's price is made from the source's.
     public var priceRule: PriceRule
+    /// Shipping flows: channel order statuses that send the goods back (a return shipment), for
+    /// orders that went out with this carrier.
+    public var returnStatuses: Set<OrderStatus>
+    /// Shipping flows: how often to ask the carrier for a tracking number, and for how long.
+    public var trackingPollInterval: Duration
+    public var trackingMaxPolls: Int
 
     public init(
         name: String, kind: Kind, source: ConnectionID, target: ConnectionID, overlap: Duration = .seconds(300),
         exportStatuses: Set<OrderStatus> = [.accepted], notes: Bool = true, bulkPollInterval: Duration = .seconds(10),
-        bulkMaxPolls: Int = 60, buffer: Int = 0, skuMap: [String: String] = [:], priceRule: PriceRule = .identity
+        bulkMaxPolls: Int = 60, buffer: Int = 0, skuMap: [String: String] = [:], priceRule: PriceRule = .identity,
+        returnStatuses: Set<OrderStatus> = [.returned, .refunded], trackingPollInterval: Duration = .seconds(900),
+        trackingMaxPolls: Int = 1_344
     ) {
+        self.returnStatuses = returnStatuses
+        self.trackingPollInterval = trackingPollInterval
+        self.trackingMaxPolls = max(1, trackingMaxPolls)
         self.priceRule = priceRule
         self.buffer = max(0, buffer)
         self.skuMap = skuMap
@@ -116,7 +130,7 @@ public struct FlowCatalog: Sendable {
     /// A webhook from a connection that feeds order flows makes those flows poll now: the
     /// webhook is a hint, the poll is the truth.
     public func jobs(afterWebhookFrom connection: ConnectionID) -> [NewJob] {
-        flows.filter { $0.source == connection && [.orders, .customers].contains($0.kind) }.map { $0.syncJob(priority: 8) }
+        flows.filter { $0.source == connection && [.orders, .customers, .shipping].contains($0.kind) }.map { $0.syncJob(priority: 8) }
     }
 }
 
@@ -231,6 +245,10 @@ extension JobRegistry {
             CustomerExportJob(environment, retryPolicy: retryPolicy),
             ShipmentPollJob(environment),
             ShipmentCreateJob(environment, retryPolicy: retryPolicy),
+            ShippingPollJob(environment),
+            CarrierShipJob(environment, retryPolicy: retryPolicy),
+            CarrierLabelJob(environment, retryPolicy: retryPolicy),
+            CarrierTrackJob(environment, retryPolicy: retryPolicy),
         ]
     }
 }

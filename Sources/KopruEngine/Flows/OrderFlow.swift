@@ -32,50 +32,66 @@ public struct OrderPollJob: JobHandler {
     static let versionEntity = "order.version"
 
     func poll(_ flow: FlowDefinition, full: Bool, context: JobContext) async throws -> [StoreEffect] {
-        let feed = try await environment.connectors.resolve(flow.source, as: (any OrderFeed).self)
-        let (stored, high, start) = try await environment.feedStart(flow, full: full)
+        var exported = 0
+        let (effects, seen) = try await environment.scanOrders(
+            flow, full: full, versionEntity: Self.versionEntity, maxPerRun: maxPerRun, now: context.now
+        ) { order, externalID in
+            var effects: [StoreEffect] = [
+                .bind(Binding(connection: flow.source, entity: "order", externalID: externalID, internalID: order.id.rawValue))
+            ]
+            if [.cancelled, .refunded].contains(order.status) {
+                effects.append(.releaseStock(order: order.id.rawValue, at: context.now))
+            }
+            guard flow.exportStatuses.contains(order.status) else { return effects }
+            effects.append(.enqueue(try OrderExportJob.job(flow: flow, order: order)))
+            effects += try environment.catalog.reservation(for: order, channel: flow.source)
+            exported += 1
+            return effects
+        }
+        return effects + [
+            .log(
+                EventRecord(
+                    at: context.now, level: .info, kind: "sync_run", connection: flow.source, subject: "flow:\(flow.name)",
+                    message: "orders polled: \(seen) read, \(exported) to export",
+                    details: ["flow": flow.name, "read": "\(seen)", "enqueued": "\(exported)"]))
+        ]
+    }
+}
+
+extension FlowEnvironment {
+    /// Reads a flow's order feed from its stored position (rewound by the overlap) and hands each
+    /// order whose version this flow has not seen to `handle`, which says what to record. The
+    /// versions seen and the new position are committed with the handler's effects, so webhook +
+    /// poll + overlap meet an order many times and act on each version once.
+    func scanOrders(
+        _ flow: FlowDefinition, full: Bool, versionEntity: String, maxPerRun: Int, now: Date,
+        handle: (Order, String) throws -> [StoreEffect]
+    ) async throws -> (effects: [StoreEffect], seen: Int) {
+        let feed = try await connectors.resolve(flow.source, as: (any OrderFeed).self)
+        let (stored, high, start) = try await feedStart(flow, full: full)
         var position = start
         var newest = high
         var effects: [StoreEffect] = []
-        var (seen, exported) = (0, 0)
+        var seen = 0
         while seen < maxPerRun {
             let page = try await feed.orders(after: position, limit: 100)
             guard let last = page.last else { break }
             seen += page.count
-            let versions = try await environment.store.snapshots(
-                connection: flow.source, entity: Self.versionEntity, keys: page.map(\.externalID))
+            let versions = try await store.snapshots(connection: flow.source, entity: versionEntity, keys: page.map(\.externalID))
             var snapshots: [SnapshotEntry] = []
             for item in page where versions[item.externalID] != item.version {
                 snapshots.append(
-                    SnapshotEntry(
-                        connection: flow.source, entity: Self.versionEntity, key: item.externalID, value: item.version,
-                        confirmedAt: context.now))
-                let order = item.record
-                effects.append(
-                    .bind(Binding(connection: flow.source, entity: "order", externalID: item.externalID, internalID: order.id.rawValue)))
-                if [.cancelled, .refunded].contains(order.status) {
-                    effects.append(.releaseStock(order: order.id.rawValue, at: context.now))
-                }
-                guard flow.exportStatuses.contains(order.status) else { continue }
-                effects.append(.enqueue(try OrderExportJob.job(flow: flow, order: order)))
-                effects += try environment.catalog.reservation(for: order, channel: flow.source)
-                exported += 1
+                    SnapshotEntry(connection: flow.source, entity: versionEntity, key: item.externalID, value: item.version, confirmedAt: now))
+                effects += try handle(item.record, item.externalID)
             }
             if !snapshots.isEmpty { effects.append(.putSnapshots(snapshots)) }
             position = last.position
             newest = max(newest, last.position)
         }
         if newest != high || stored == nil {
-            effects.append(
-                .setCursor(SyncCursor(connection: flow.source, name: flow.cursorName, value: newest.cursorValue, updatedAt: context.now)))
+            effects.append(.setCursor(SyncCursor(connection: flow.source, name: flow.cursorName, value: newest.cursorValue, updatedAt: now)))
         }
-        effects.append(
-            .log(
-                EventRecord(
-                    at: context.now, level: .info, kind: "sync_run", connection: flow.source, subject: "flow:\(flow.name)",
-                    message: "orders polled: \(seen) read, \(exported) to export",
-                    details: ["flow": flow.name, "read": "\(seen)", "enqueued": "\(exported)"])))
-        return effects
+        return (effects, seen)
     }
 }
 

@@ -194,13 +194,15 @@ struct MagentoRoutes: Sendable {
             let line = entry.line
             let row = line.price * Decimal(line.quantity)
             subtotal += row
-            return [
+            var item: [String: JSON] = [
                 "item_id": JSON(entry.itemID), "order_id": JSON(order.entityID), "sku": .string(line.sku),
                 "name": .string(line.name), "qty_ordered": JSON(line.quantity), "qty_shipped": JSON(entry.shipped),
                 "price_incl_tax": .number(line.price), "price": .number(line.price / (1 + line.taxPercent / 100)),
                 "tax_percent": .number(line.taxPercent), "discount_amount": 0, "row_total_incl_tax": .number(row),
                 "product_type": "simple",
             ]
+            if let weight = line.weight { item["weight"] = .number(weight) }
+            return .object(item)
         }
         let address = order.address
         let rendered: JSON = [

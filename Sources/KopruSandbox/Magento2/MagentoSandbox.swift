@@ -55,9 +55,12 @@ public final class MagentoSandbox: Sendable {
         /// Unit price including VAT.
         public var price: Decimal
         public var taxPercent: Decimal
+        /// Per unit, kg (Magento's item `weight`); nil: the product has none.
+        public var weight: Decimal?
 
-        public init(sku: String, name: String, quantity: Int, price: Decimal, taxPercent: Decimal = 20) {
+        public init(sku: String, name: String, quantity: Int, price: Decimal, taxPercent: Decimal = 20, weight: Decimal? = nil) {
             (self.sku, self.name, self.quantity, self.price, self.taxPercent) = (sku, name, quantity, price, taxPercent)
+            self.weight = weight
         }
     }
 
