@@ -1,4 +1,5 @@
 import ConnectorERPRest
+import ConnectorHoroz
 import ConnectorMagento2
 import Foundation
 import KopruConnectors
@@ -40,15 +41,21 @@ final class FlowHarness: Sendable {
     /// A second storefront ("shop2"), fed stock by the flow "stock2", when asked for.
     let secondShop: MagentoSandbox?
     let secondShopServer: SandboxServer?
+    /// Horoz Lojistik ("horoz"), shipping the store's orders through the flow "shipping", when asked for.
+    let horoz: HorozSandbox?
+    let horozServer: SandboxServer?
 
     static let shop: ConnectionID = "shop"
     static let shop2: ConnectionID = "shop2"
     static let erpID: ConnectionID = "erp"
+    static let horozID: ConnectionID = "horoz"
+    static let horozSettings = ["supplierCode": "801452", "desi.default": "2", "parcel.SKU-0001": "30x20x40", "timeoutSeconds": "1"]
 
     init(
         magentoSettings: [String: String] = [:], erpSettings: [String: String] = [:], overlap: Duration = .seconds(300),
         stockFlow: (inout FlowDefinition) -> Void = { _ in }, secondShop secondStockFlow: FlowDefinition? = nil,
-        configureMagento: (inout MagentoSandbox.Credentials, inout MagentoSandbox.Settings) -> Void = { _, _ in }
+        configureMagento: (inout MagentoSandbox.Credentials, inout MagentoSandbox.Settings) -> Void = { _, _ in },
+        horoz withHoroz: Bool = false, horozSettings: [String: String] = [:], shipping: (inout FlowDefinition) -> Void = { _ in }
     ) async throws {
         magento = MagentoSandbox()
         magento.configure(configureMagento)
@@ -102,6 +109,23 @@ final class FlowHarness: Sendable {
         } else {
             (secondShop, secondShopServer) = (nil, nil)
         }
+        if withHoroz {
+            let carrier = HorozSandbox()
+            let server = try await SandboxServer(carrier.sandbox)
+            try await store.saveConnection(
+                Connection(
+                    id: Self.horozID, type: "horoz", name: "Horoz Lojistik",
+                    settings: Self.horozSettings.merging(["baseURL": server.baseURL.absoluteString]) { $1 }.merging(horozSettings) { $1 },
+                    secrets: ["processKey": Secret(carrier.settings.processKey)]),
+                now: Date())
+            var flow = FlowDefinition(
+                name: "shipping", kind: .shipping, source: Self.shop, target: Self.horozID, trackingPollInterval: .milliseconds(50))
+            shipping(&flow)
+            flows.append(flow)
+            (horoz, horozServer) = (carrier, server)
+        } else {
+            (horoz, horozServer) = (nil, nil)
+        }
         catalog = FlowCatalog(flows)
         connectors = ConnectorResolver(
             store: store, factory: Self.factory(transport: AsyncHTTPClientTransport(), budget: RateBudget(store: store)))
@@ -109,7 +133,8 @@ final class FlowHarness: Sendable {
 
     /// Connectors as `kopru` builds them: every request drawn from its class's shared budget.
     static func factory(transport: any HTTPTransport, budget: RateBudget? = nil) -> ConnectorResolver.Factory {
-        { connection in
+        let counties = HorozCountyCache()
+        return { connection in
             func limited(_ limits: EndpointLimits) -> any HTTPTransport {
                 guard let budget else { return transport }
                 return MiddlewareTransport(
@@ -124,6 +149,10 @@ final class FlowHarness: Sendable {
                 return try RESTERPConnector(
                     settings: connection.settings, secrets: connection.secrets,
                     transport: limited(try RESTERPConnector.endpointLimits(settings: connection.settings)))
+            case "horoz":
+                return try HorozConnector(
+                    settings: connection.settings, secrets: connection.secrets,
+                    transport: limited(try HorozConnector.endpointLimits(settings: connection.settings)), counties: counties)
             default: throw ConnectorError.permanent("no connector for \(connection.type)")
             }
         }
@@ -174,6 +203,7 @@ final class FlowHarness: Sendable {
         await magentoServer.shutdown()
         await erpServer.shutdown()
         await secondShopServer?.shutdown()
+        await horozServer?.shutdown()
         try? FileManager.default.removeItem(at: directory)
     }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import KopruConnectors
 import KopruCore
+import KopruEngine
 import KopruServer
 import KopruStore
 import KopruStoreSQLite
@@ -19,6 +20,7 @@ struct HubFixture {
     let token: String
     let logs = CapturedLogs()
     var webhooks = WebhookIntake.Configuration()
+    var flows = FlowCatalog([])
 
     init() async throws {
         HubMetrics.bootstrap()
@@ -39,7 +41,7 @@ struct HubFixture {
     func live<Value: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
         let logs = self.logs
         let dependencies = HubServerDependencies(
-            store: store, webhooks: webhooks, makeLogger: { label in Logger(label: label) { logs.handler(label: $0) } })
+            store: store, webhooks: webhooks, makeLogger: { label in Logger(label: label) { logs.handler(label: $0) } }, flows: flows)
         let app = buildApplication(dependencies, host: "127.0.0.1", port: 0)
         return try await app.test(.live, body)
     }

@@ -7,19 +7,7 @@ import KopruCore
 struct HorozRoutes: Sendable {
     let state: HorozStateBox
 
-    /// Codes the seed does not list, in its style, so a test can tell them apart. A real answer
-    /// for these cases is not established (specs/horoz.md §4).
-    enum Placeholder {
-        static let invalidJSON = "ERR-20090"
-        static let unknownShippingType = "ERR-20091"
-        static let lowerCase = "ERR-20092"
-        static let badDate = "ERR-20093"
-        static let duplicateProduct = "ERR-20094"
-        static let totalsMismatch = "ERR-20095"
-        static let brokenCityCounty = "ERR-20096"
-        static let notFound = "ERR-20097"
-        static let notCancellable = "ERR-20098"
-    }
+    typealias Placeholder = HorozSandbox.Placeholder
 
     static let stringLimits: [(field: String, limit: Int)] = [
         ("requestNumber", 50), ("customerRefNo", 50), ("senderTitle", 100), ("senderCity", 50), ("senderCounty", 50),

@@ -24,6 +24,20 @@ public final class HorozSandbox: Sendable {
         public init() {}
     }
 
+    /// Codes the seed does not list, in its style, so a test can tell them apart. A real answer
+    /// for these cases is not established (specs/horoz.md §4).
+    public enum Placeholder {
+        public static let invalidJSON = "ERR-20090"
+        public static let unknownShippingType = "ERR-20091"
+        public static let lowerCase = "ERR-20092"
+        public static let badDate = "ERR-20093"
+        public static let duplicateProduct = "ERR-20094"
+        public static let totalsMismatch = "ERR-20095"
+        public static let brokenCityCounty = "ERR-20096"
+        public static let notFound = "ERR-20097"
+        public static let notCancellable = "ERR-20098"
+    }
+
     /// A shipment order Horoz holds.
     public struct Record: Sendable {
         public var requestNumber: String
