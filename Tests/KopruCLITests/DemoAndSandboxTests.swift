@@ -65,6 +65,39 @@ struct DemoAndSandboxTests {
         #expect(try await child.waitForExit(timeout: .seconds(10)) != nil)
     }
 
+    @Test("kopru sandbox horoz serves /<methodName> with the key it was given")
+    func horozSandbox() async throws {
+        let log = temporaryLog()
+        defer { try? FileManager.default.removeItem(at: log) }
+        let child = try KopruProcess(
+            ["sandbox", "horoz", "--credentials", #"{"processKey":"anahtar-42"}"#], environment: [:], logFile: log)
+        defer { child.signal(SIGTERM) }
+        var summary: [String: Any]?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while summary == nil, ContinuousClock.now < deadline {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("{") }) {
+                summary = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let info = try #require(summary)
+        let url = try #require(info["url"] as? String)
+        #expect((info["credentials"] as? [String: Any])?["counties"] as? Int == 971)
+        func get(_ method: String, key: String) async throws -> [String: Any]? {
+            var request = URLRequest(url: URL(string: url + "/" + method)!)
+            request.setValue(key, forHTTPHeaderField: "processKey")
+            let (data, _) = try await URLSession.shared.data(for: request)
+            return try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        }
+        #expect(try await get("serviceControl", key: "anahtar-42")?["responseCode"] as? String == "STA-100")
+        #expect(try await get("serviceControl", key: "wrong")?["responseCode"] as? String == "ERR-20001")
+        let counties = try await get("listCounties", key: "anahtar-42")?["listCountiesOutput"] as? [String: Any]
+        #expect(counties?["responseCode"] as? String == "STA-100")
+        child.signal(SIGTERM)
+        #expect(try await child.waitForExit(timeout: .seconds(10)) != nil)
+    }
+
     @Test("demo and sandbox options parse and are checked")
     func parsing() throws {
         let demo = try #require(try Kopru.parseAsRoot(["demo", "--duration", "5", "--skus", "50", "--port", "0"]) as? Demo)
@@ -106,7 +139,7 @@ struct DemoAndSandboxTests {
         #expect(throws: HubConfiguration.Problem.self) { try badRule.validate() }
         var bad = HubConfiguration()
         try bad.apply(yaml: "flows:\n  - {name: x, kind: invoices, from: a, to: b}\n")
-        #expect(throws: HubConfiguration.Problem(key: "flows[0].kind", message: "must be one of orders, stock, prices, customers, shipments")) {
+        #expect(throws: HubConfiguration.Problem(key: "flows[0].kind", message: "must be one of orders, stock, prices, customers, shipments, shipping")) {
             try bad.validate()
         }
     }

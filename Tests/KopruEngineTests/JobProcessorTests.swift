@@ -85,7 +85,7 @@ struct JobProcessorTests {
         try await Self.enqueue(store, 500)
         let processor = JobProcessor(store: store, registry: JobRegistry([Self.effectHandler()]), configuration: Self.configuration())
         try await Self.running(processor) {
-            try await eventually("500 jobs done") { try await store.jobCounts()[.succeeded] == 500 }
+            try await eventually("500 jobs done", timeout: .seconds(90)) { try await store.jobCounts()[.succeeded] == 500 }
         }
         let effects = try await store.events(EventFilter(kind: "effect", limit: 10_000))
         #expect(effects.count == 500)
