@@ -215,6 +215,17 @@ struct HorozConnectorTests {
         #expect(as200.disposition == .alreadyDone(reference: "SO-1001"))
     }
 
+    @Test func tenSendsOfOneRequestNumberAtOnceMakeOneShipment() async throws {
+        let world = try await World()
+        defer { Task { await world.shutdown() } }
+        let codes = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<10 { group.addTask { try await world.post(Self.raw()).code } }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(codes.filter { $0 == "STA-100" }.count == 1 && codes.filter { $0 == "ERR-20003" }.count == 9)
+        #expect(world.horoz.sandbox.ledger.effectCounts(route: "createPaysSupplierShipping", effect: "created") == ["RAW-1": 1])
+    }
+
     @Test func aWrongProcessKeyIsAnAuthenticationFailure() async throws {
         let world = try await World(key: "wrong-key")
         defer { Task { await world.shutdown() } }

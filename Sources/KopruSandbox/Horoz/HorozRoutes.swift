@@ -85,10 +85,7 @@ struct HorozRoutes: Sendable {
                 return Self.refuse("ERR-20002", "GİRİLEN DEĞER ÇOK UZUN: shippingDetail[\(index)].\(field)", key: key)
             }
         }
-        let processKey = state.withLock { $0.settings.processKey }
-        if state.withLock({ $0.records[requestNumber] != nil }) {
-            return Self.refuse("ERR-20003", "BU TALEP NUMARASI SISTEMDE MEVCUT - Key: \(processKey) TalepNo: \(requestNumber)", key: key)
-        }
+        if let repeated = state.withLock({ Self.repeated(requestNumber, in: $0) }) { return repeated }
         let shippingType = object["shippingType"]?.string ?? ""
         guard !shippingType.isEmpty else { return Self.refuse("ERR-20056", "shippingType BİLGİSİ BOŞ GEÇİLEMEZ.", key: key) }
         // The prose writes "PaySupplier" once; the field table and sample say "PaysSupplier".
@@ -101,6 +98,8 @@ struct HorozRoutes: Sendable {
         if let refusal = checkCase(object, key: key) { return refusal }
         if let refusal = checkDates(object, key: key) { return refusal }
         return state.withLock { state -> SandboxResponse in
+            // Checked again under the lock that stores: two sends at once must not both succeed.
+            if let repeated = Self.repeated(requestNumber, in: state) { return repeated }
             if let field = brokenPlace(object, isReturn: isReturn, counties: state.counties) {
                 if state.broken.contains(requestNumber) {
                     return Self.refuse(
@@ -118,6 +117,13 @@ struct HorozRoutes: Sendable {
         }
     }
 
+    /// ERR-20003, echoing the key as the seed shows it.
+    static func repeated(_ requestNumber: String, in state: HorozSandbox.State) -> SandboxResponse? {
+        guard state.records[requestNumber] != nil else { return nil }
+        return refuse(
+            "ERR-20003", "BU TALEP NUMARASI SISTEMDE MEVCUT - Key: \(state.settings.processKey) TalepNo: \(requestNumber)", key: requestNumber)
+    }
+
     /// Supplier pays: the supplier's code on one side, 0 on the other, and the other side's
     /// details filled; a return is the mirror image.
     func checkParties(_ object: [String: JSON], isReturn: Bool, supplierPays: Bool, key: String) -> SandboxResponse? {
@@ -129,12 +135,11 @@ struct HorozRoutes: Sendable {
             return Self.refuse("ERR-20006", "GEÇERSİZ ALICI BİLGİSİ", key: key)
         }
         if supplierPays {
-            let (supplier, other) = isReturn ? (recipient, sender) : (sender, recipient)
-            if !suppliers.contains(supplier) || other != 0 {
-                let senderWrong = isReturn ? other != 0 : !suppliers.contains(supplier)
-                return senderWrong
-                    ? Self.refuse("ERR-20005", "GEÇERSİZ GÖNDEREN BİLGİSİ", key: key)
-                    : Self.refuse("ERR-20006", "GEÇERSİZ ALICI BİLGİSİ", key: key)
+            guard isReturn ? sender == 0 : suppliers.contains(sender) else {
+                return Self.refuse("ERR-20005", "GEÇERSİZ GÖNDEREN BİLGİSİ", key: key)
+            }
+            guard isReturn ? suppliers.contains(recipient) : recipient == 0 else {
+                return Self.refuse("ERR-20006", "GEÇERSİZ ALICI BİLGİSİ", key: key)
             }
         }
         let side = isReturn ? "sender" : "recipient"
