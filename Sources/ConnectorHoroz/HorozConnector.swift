@@ -27,12 +27,12 @@ public struct HorozConnector: ShipmentSink, CarrierLabels, CarrierTracking, Decl
 
     public var carrierTitle: String { configuration.carrierTitle }
 
+    static let processKeyHeader = HTTPField.Name("processKey")!
+
     // MARK: Wire
 
     func send(_ method: HTTPRequest.Method, _ url: URL, body: JSON? = nil) async throws(ConnectorError) -> InboundResponse {
-        var headers = HTTPFields.json()
-        headers[HTTPField.Name("processKey")!] = configuration.processKey
-        headers[.contentType] = "application/json; charset=utf-8"
+        let headers = HTTPFields.json([(.contentType, "application/json; charset=utf-8"), (Self.processKeyHeader, configuration.processKey)])
         return try await transport.exchange(
             OutboundRequest(method: method, url: url, headers: headers, body: body?.data ?? Data(), timeout: configuration.timeout))
     }

@@ -12,12 +12,8 @@ public final class HorozCountyCache: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
-    private let fetches = Atomic<Int>(0)
 
     public init() {}
-
-    /// How many times the list was fetched (tests read it).
-    public var fetchCount: Int { fetches.load(ordering: .relaxed) }
 
     func places(
         for key: String, maxAge: Duration, fetch: () async throws -> [CountyDirectory.Place]
@@ -27,7 +23,6 @@ public final class HorozCountyCache: Sendable {
         if let cached, now - cached.fetchedAt < maxAge { return cached.places }
         do {
             let places = try await fetch()
-            fetches.add(1, ordering: .relaxed)
             entries.withLock { $0[key] = Entry(places: places, fetchedAt: now) }
             return places
         } catch {

@@ -30,6 +30,19 @@ struct DemoAndSandboxTests {
         #expect(!output.contains("NOT exactly once"))
     }
 
+    /// The JSON line `kopru sandbox` prints on start: its address and the credentials it accepts.
+    static func sandboxSummary(_ log: URL) async throws -> [String: Any]? {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("{") }) {
+                return try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+
     @Test("kopru sandbox serves Magento's real paths and refuses a wrong token")
     func sandbox() async throws {
         let log = temporaryLog()
@@ -38,16 +51,7 @@ struct DemoAndSandboxTests {
             ["sandbox", "magento2", "--orders", "3", "--credentials", #"{"bearerIntegrationTokens":true}"#], environment: [:],
             logFile: log)
         defer { child.signal(SIGTERM) }
-        var summary: [String: Any]?
-        let deadline = ContinuousClock.now + .seconds(20)
-        while summary == nil, ContinuousClock.now < deadline {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("{") }) {
-                summary = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let info = try #require(summary)
+        let info = try #require(try await Self.sandboxSummary(log))
         let url = try #require(info["url"] as? String)
         let token = try #require((info["credentials"] as? [String: Any])?["accessToken"] as? String)
         func get(_ bearer: String) async throws -> (Int, Data) {
@@ -72,16 +76,7 @@ struct DemoAndSandboxTests {
         let child = try KopruProcess(
             ["sandbox", "horoz", "--credentials", #"{"processKey":"anahtar-42"}"#], environment: [:], logFile: log)
         defer { child.signal(SIGTERM) }
-        var summary: [String: Any]?
-        let deadline = ContinuousClock.now + .seconds(20)
-        while summary == nil, ContinuousClock.now < deadline {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("{") }) {
-                summary = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let info = try #require(summary)
+        let info = try #require(try await Self.sandboxSummary(log))
         let url = try #require(info["url"] as? String)
         #expect((info["credentials"] as? [String: Any])?["counties"] as? Int == 971)
         func get(_ method: String, key: String) async throws -> [String: Any]? {

@@ -189,11 +189,9 @@ public struct CarrierLabelJob: JobHandler {
             return .done
         }
         let labels = try await environment.connectors.resolve(flow.target, as: (any CarrierLabels).self)
-        var label: CarrierLabel? = nil
-        if context.attempt > 1 { label = try await labels.findLabel(reference: payload.reference) }
-        let made = label == nil
-        if label == nil { label = try await labels.createLabel(reference: payload.reference) }
-        guard let label else { return .done }
+        let found = context.attempt > 1 ? try await labels.findLabel(reference: payload.reference) : nil
+        let made = found == nil
+        let label = if let found { found } else { try await labels.createLabel(reference: payload.reference) }
         var effects: [StoreEffect] = [
             .bind(Binding(connection: flow.target, entity: CarrierFlow.labelEntity, externalID: label.barcode, internalID: payload.reference)),
             .log(
