@@ -44,4 +44,13 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { field.map { "\(message) (field: \($0))" } ?? message }
+
+    /// Whether the effect may have landed although the call failed. A passing fault is read that
+    /// way (a timeout, a dropped connection, a 5xx after the target saved): asking the target
+    /// again costs a lookup, guessing wrong costs a double. A refusal (permanent, authentication,
+    /// rate limit) means the target did not act.
+    public var outcomeUnknown: Bool {
+        if case .retryable = disposition { return true }
+        return false
+    }
 }

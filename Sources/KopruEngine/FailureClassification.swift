@@ -8,11 +8,13 @@ struct FailureClassification: Sendable {
     /// How long to leave a connection alone after its credentials were refused.
     var authenticationBackoff: Duration = .seconds(300)
 
+    /// `checkBeforeGivingUp`: the last attempt's failure does not dead-letter the job yet; it
+    /// comes back once more to ask the target whether an uncertain attempt landed.
     func outcome(
-        for error: any Error, attempt: Int, policy: RetryPolicy, now: Date
+        for error: any Error, attempt: Int, policy: RetryPolicy, now: Date, checkBeforeGivingUp: Bool = false
     ) -> (outcome: JobOutcome, level: EventLevel) {
         func retry(_ message: String, after: Duration?) -> (JobOutcome, EventLevel) {
-            if attempt >= policy.maxAttempts {
+            if attempt >= policy.maxAttempts, !checkBeforeGivingUp {
                 return (.dead(reason: "gave up after \(attempt) attempts: \(message)"), .error)
             }
             let delay = after ?? policy.delay(afterAttempt: attempt)
@@ -38,6 +40,16 @@ struct FailureClassification: Sendable {
         case let error as ValidationError: return (.dead(reason: "invalid: \(error)"), .error)
         case is DecodingError: return (.dead(reason: "payload cannot be decoded: \(error)"), .error)
         default: return retry("\(error)", after: nil)
+        }
+    }
+
+    /// Whether an attempt that failed so may have had its effect. Bad data and a payload that
+    /// cannot be read never left the hub; an unclassified error might have come after sending.
+    func outcomeUnknown(_ error: any Error) -> Bool {
+        switch error {
+        case let error as ConnectorError: error.outcomeUnknown
+        case is ValidationErrors, is ValidationError, is DecodingError: false
+        default: true
         }
     }
 }

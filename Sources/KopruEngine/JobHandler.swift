@@ -9,6 +9,22 @@ public struct JobContext: Sendable {
     public let attempt: Int
     public let logger: Logger
     public let now: Date
+    /// An earlier attempt (or a replayed run's) ended without knowing whether its effect landed:
+    /// a write that is not idempotent asks the target before sending (see `deliver`).
+    public let outcomeUncertain: Bool
+    /// No attempts are left and an earlier one may have landed: the handler only asks the
+    /// target, binding what it finds, and sends nothing. Only handlers that `checkBeforeGivingUp`
+    /// run so.
+    public let finalCheck: Bool
+
+    public init(job: Job, attempt: Int, logger: Logger, now: Date, finalCheck: Bool = false) {
+        self.job = job
+        self.attempt = attempt
+        self.logger = logger
+        self.now = now
+        self.outcomeUncertain = job.outcomeUncertain
+        self.finalCheck = finalCheck
+    }
 }
 
 /// What a successful attempt leaves behind: store writes committed with the job's completion
@@ -32,11 +48,16 @@ public protocol JobHandler: Sendable {
     /// Store writes to commit with the job's move to the dead letters (e.g. "tell the merchant
     /// this order did not reach the ERP"). `reason` is what the dead-letter list shows.
     func deadLetterEffects(_ job: Job, reason: String, now: Date) -> [StoreEffect]
+    /// True for writes that are not idempotent and can ask the target whether they landed: such
+    /// a job whose attempts ran out after an uncertain outcome runs once more as a `finalCheck`
+    /// before it is dead-lettered.
+    var checksBeforeGivingUp: Bool { get }
 }
 
 extension JobHandler {
     public var retryPolicy: RetryPolicy { .exponentialJitter() }
     public func deadLetterEffects(_ job: Job, reason: String, now: Date) -> [StoreEffect] { [] }
+    public var checksBeforeGivingUp: Bool { false }
 }
 
 /// A handler from a closure, for small jobs and tests.

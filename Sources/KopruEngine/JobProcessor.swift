@@ -85,6 +85,7 @@ public final class JobProcessor: Service, Sendable {
     private let logger: Logger
     private let now: @Sendable () -> Date
     private let classification = FailureClassification()
+    private let retryPolicies: ConnectionRetryPolicies
     private let committer: GroupCommit<JobCompletion, CompletionResult>
     private let state = Mutex(State())
     /// Wakes the claim loop when a job finishes or when asked to stop, so a full pool waiting
@@ -102,6 +103,7 @@ public final class JobProcessor: Service, Sendable {
         self.logger = logger
         self.now = now
         self.committer = GroupCommit { completions in try await store.complete(completions) }
+        self.retryPolicies = ConnectionRetryPolicies(store: store)
         (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -226,9 +228,14 @@ public final class JobProcessor: Service, Sendable {
             await record(claimed, .dead(reason: "no handler for job kind \(job.kind)"), effects: [], level: .error)
             return
         }
-        if job.attempts >= handler.retryPolicy.maxAttempts {
-            let reason = "gave up after \(job.attempts) attempts: \(job.lastError ?? "no error recorded")"
-            await record(claimed, .dead(reason: reason), effects: handler.deadLetterEffects(job, reason: reason, now: now()), level: .error)
+        // Out of attempts. Where an earlier attempt may have landed and the handler can ask, it
+        // asks once more (sending nothing) before the job is given up: a lost answer must not
+        // become a dead letter that an operator's replay would send a second time.
+        let policy = await retryPolicies.policy(for: job, handler: handler)
+        let finalCheck = job.attempts >= policy.maxAttempts
+        let givenUp = "gave up after \(job.attempts) attempts: \(job.lastError ?? "no error recorded")"
+        if finalCheck, !(job.outcomeUncertain && handler.checksBeforeGivingUp) {
+            await record(claimed, .dead(reason: givenUp), effects: handler.deadLetterEffects(job, reason: givenUp, now: now()), level: .error)
             return
         }
         var jobLogger = logger
@@ -236,7 +243,7 @@ public final class JobProcessor: Service, Sendable {
         jobLogger[metadataKey: "kind"] = "\(job.kind)"
         do {
             try Task.checkCancellation()
-            let context = JobContext(job: job, attempt: attempt, logger: jobLogger, now: now())
+            let context = JobContext(job: job, attempt: attempt, logger: jobLogger, now: now(), finalCheck: finalCheck)
             let result = try await TrafficLane.$current.withValue(.of(priority: job.priority)) { try await handler.run(context) }
             await record(claimed, .succeeded, effects: result.effects, level: .debug)
         } catch is CancellationError {
@@ -245,18 +252,25 @@ public final class JobProcessor: Service, Sendable {
             let store = self.store
             let lease = claimed.lease
             let releasedAt = now()
-            try? await Task { try await store.release([lease], now: releasedAt) }.value
+            try? await Task { try await store.release([lease], now: releasedAt, midCall: true) }.value
             state.withLock { $0.statistics.released += 1 }
             jobLogger.notice("job released at shutdown")
         } catch {
-            let (outcome, level) = classification.outcome(
-                for: error, attempt: attempt, policy: handler.retryPolicy, now: now())
+            let uncertain = classification.outcomeUnknown(error)
+            var (outcome, level) = classification.outcome(
+                for: error, attempt: attempt, policy: policy, now: now(),
+                checkBeforeGivingUp: handler.checksBeforeGivingUp && (uncertain || job.outcomeUncertain))
+            if finalCheck, case .retry(_, let message) = outcome {
+                (outcome, level) = (.dead(reason: "\(givenUp); could not ask the target whether it landed: \(message)"), .error)
+            } else if finalCheck, case .dead(let reason) = outcome {
+                outcome = .dead(reason: "\(givenUp); \(reason)")
+            }
             var effects: [StoreEffect] = []
             if case .dead(let reason) = outcome { effects = handler.deadLetterEffects(job, reason: reason, now: now()) }
             if let connection = job.connection, let refused = error as? ConnectorError, refused.disposition == .authentication {
                 effects += authenticationAlert(connection: connection, error: refused)
             }
-            await record(claimed, outcome, effects: effects, level: level)
+            await record(claimed, outcome, effects: effects, level: level, outcomeUncertain: uncertain)
         }
     }
 
@@ -277,7 +291,9 @@ public final class JobProcessor: Service, Sendable {
     }
 
     /// Records the outcome, with a line in the event log for anything but a plain success.
-    private func record(_ claimed: ClaimedJob, _ outcome: JobOutcome, effects: [StoreEffect], level: EventLevel) async {
+    private func record(
+        _ claimed: ClaimedJob, _ outcome: JobOutcome, effects: [StoreEffect], level: EventLevel, outcomeUncertain: Bool = false
+    ) async {
         let job = claimed.job
         var effects = effects
         let summary: String? =
@@ -296,7 +312,8 @@ public final class JobProcessor: Service, Sendable {
             logger.log(level: level.loggerLevel, "\(job.kind) #\(job.id) \(summary)")
         }
         do {
-            let result = try await committer.submit(JobCompletion(lease: claimed.lease, outcome: outcome, effects: effects, now: now()))
+            let result = try await committer.submit(
+                JobCompletion(lease: claimed.lease, outcome: outcome, effects: effects, now: now(), outcomeUncertain: outcomeUncertain))
             Counter(label: "kopru_jobs_total", dimensions: [("kind", job.kind), ("outcome", Self.metricLabel(result, outcome))])
                 .increment()
             state.withLock { state in

@@ -1,3 +1,6 @@
+import Foundation
+import KopruCore
+
 /// When to try a failed job again. Exponential backoff with full jitter: the delay after attempt
 /// n is uniform in [0, min(cap, base × 2^(n−1))], so many jobs failing together (an ERP restart)
 /// do not come back together.
@@ -45,5 +48,33 @@ extension Duration {
     /// Seconds as a floating-point number, for date arithmetic.
     public var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+extension RetryPolicy {
+    /// The connection settings that set its jobs' retry policy; any not given keeps `fallback`'s
+    /// value (the job kind's own policy).
+    public static let settingKeys = ["retry.maxAttempts", "retry.baseMilliseconds", "retry.capMilliseconds"]
+
+    /// The policy a connection's settings ask for, or nil when they name none. Throws naming the
+    /// key, so a bad value is refused when the connection is saved rather than when a job fails.
+    public static func from(settings: [String: String], fallback: RetryPolicy = .exponentialJitter()) throws(ValidationError)
+        -> RetryPolicy?
+    {
+        guard settingKeys.contains(where: { settings[$0] != nil }) else { return nil }
+        func number(_ key: String, _ range: ClosedRange<Int>) throws(ValidationError) -> Int? {
+            guard let text = settings[key] else { return nil }
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+                throw ValidationError(field: key, rule: .format, message: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+        let attempts = try number("retry.maxAttempts", 1...1_000) ?? fallback.maxAttempts
+        let base = try number("retry.baseMilliseconds", 0...3_600_000).map { Duration.milliseconds($0) } ?? fallback.base
+        let cap = try number("retry.capMilliseconds", 0...86_400_000).map { Duration.milliseconds($0) } ?? fallback.cap
+        guard cap >= base else {
+            throw ValidationError(field: "retry.capMilliseconds", rule: .format, message: "must not be below retry.baseMilliseconds")
+        }
+        return RetryPolicy(base: base, cap: cap, maxAttempts: attempts)
     }
 }

@@ -92,6 +92,9 @@ struct IntegrationRoutes: Sendable {
         for (key, value) in settingChanges { connection.settings[key] = value }
         for (key, value) in secretChanges { connection.secrets[key] = value.map(Secret.init) }
         _ = try WebhookSettings(settings: ConnectorType.webhookDefaults(for: connection.type).merging(connection.settings) { $1 })
+        do { _ = try RetryPolicy.from(settings: connection.settings) } catch {
+            throw APIError.invalid(error.message, field: "settings.\(error.field)")
+        }
         try await store.saveConnection(connection, now: now())
         directory.invalidate()
         return .json(ConnectionView(connection), status: existing == nil ? .created : .ok)

@@ -78,12 +78,19 @@ public struct Job: Hashable, Sendable {
     public var createdAt: Date
     public var updatedAt: Date
     public var finishedAt: Date?
+    /// An attempt of this job once ended without knowing whether its effect reached the target
+    /// (a timeout, a lost connection, a 5xx after sending, a worker that stopped or was released
+    /// mid-call). Set once, never cleared, not even by a replay: every later attempt asks the
+    /// target before sending again.
+    public var outcomeUncertain: Bool
 
     public init(
         id: JobID, kind: String, idempotencyKey: String, payload: Data, priority: Int, runAt: Date, orderingKey: String?,
         coalescingKey: String?, connection: ConnectionID?, status: JobStatus, attempts: Int, lastError: String?,
-        leaseOwner: String?, leaseExpiresAt: Date?, createdAt: Date, updatedAt: Date, finishedAt: Date?
+        leaseOwner: String?, leaseExpiresAt: Date?, createdAt: Date, updatedAt: Date, finishedAt: Date?,
+        outcomeUncertain: Bool = false
     ) {
+        self.outcomeUncertain = outcomeUncertain
         self.id = id
         self.kind = kind
         self.idempotencyKey = idempotencyKey
@@ -188,8 +195,11 @@ public struct JobCompletion: Hashable, Sendable {
     /// Applied in the same transaction as the outcome, only if the lease is still held.
     public var effects: [StoreEffect]
     public var now: Date
+    /// This attempt ended without knowing whether its effect landed; the job remembers it.
+    public var outcomeUncertain: Bool
 
-    public init(lease: Lease, outcome: JobOutcome, effects: [StoreEffect] = [], now: Date) {
+    public init(lease: Lease, outcome: JobOutcome, effects: [StoreEffect] = [], now: Date, outcomeUncertain: Bool = false) {
+        self.outcomeUncertain = outcomeUncertain
         self.lease = lease
         self.outcome = outcome
         self.effects = effects

@@ -79,6 +79,7 @@ public final class MemoryStore: Store {
                 if Self.supersedeIfNewerPending(id, now: now, in: &state) { continue }
                 state.jobs[id]!.status = .pending
                 state.jobs[id]!.attempts += 1
+                state.jobs[id]!.outcomeUncertain = true
                 state.jobs[id]!.lastError = "lease expired: worker \(job.leaseOwner ?? "?") stopped before finishing"
                 state.jobs[id]!.leaseOwner = nil
                 state.jobs[id]!.leaseExpiresAt = nil
@@ -163,19 +164,21 @@ public final class MemoryStore: Store {
                 var draft = state
                 do {
                     for effect in completion.effects { try Self.apply(effect, now: completion.now.storePrecision, to: &draft) }
-                    Self.finish(completion.lease.job, completion.outcome, now: completion.now.storePrecision, in: &draft)
+                    Self.finish(completion, completion.outcome, in: &draft)
                     state = draft
                     return .applied
                 } catch {
                     let reason = "store effect failed: \(error)"
-                    Self.finish(completion.lease.job, .dead(reason: reason), now: completion.now.storePrecision, in: &state)
+                    Self.finish(completion, .dead(reason: reason), in: &state)
                     return .effectFailed(reason)
                 }
             }
         }
     }
 
-    private static func finish(_ id: JobID, _ outcome: JobOutcome, now: Date, in state: inout State) {
+    private static func finish(_ completion: JobCompletion, _ outcome: JobOutcome, in state: inout State) {
+        let id = completion.lease.job
+        let now = completion.now.storePrecision
         switch outcome {
         case .retry, .reschedule: if supersedeIfNewerPending(id, now: now, in: &state) { return }
         case .succeeded, .dead: break
@@ -184,6 +187,7 @@ public final class MemoryStore: Store {
         job.leaseOwner = nil
         job.leaseExpiresAt = nil
         job.updatedAt = now
+        if completion.outcomeUncertain { job.outcomeUncertain = true }
         switch outcome {
         case .succeeded:
             job.status = .succeeded
@@ -298,10 +302,11 @@ public final class MemoryStore: Store {
         }
     }
 
-    public func release(_ leases: [Lease], now: Date) async throws {
+    public func release(_ leases: [Lease], now: Date, midCall: Bool) async throws {
         state.withLock { state in
             for lease in leases where Self.holds(lease, state) {
                 if Self.supersedeIfNewerPending(lease.job, now: now.storePrecision, in: &state) { continue }
+                if midCall { state.jobs[lease.job]!.outcomeUncertain = true }
                 state.jobs[lease.job]!.status = .pending
                 state.jobs[lease.job]!.leaseOwner = nil
                 state.jobs[lease.job]!.leaseExpiresAt = nil

@@ -14,13 +14,16 @@ public protocol JobQueueStore: Sendable {
     /// all-or-nothing within it. Results are in the order of `completions`.
     func complete(_ completions: [JobCompletion]) async throws -> [CompletionResult]
     /// Gives jobs back without spending an attempt (shutdown, or a connection at its limit).
-    func release(_ leases: [Lease], now: Date) async throws
+    /// `midCall`: their handlers had started, so their effects may have landed; the jobs are
+    /// marked `outcomeUncertain`.
+    func release(_ leases: [Lease], now: Date, midCall: Bool) async throws
     func job(_ id: JobID) async throws -> Job?
     func job(kind: String, idempotencyKey: String) async throws -> Job?
     /// Newest first.
     func jobs(_ filter: JobFilter) async throws -> [Job]
     func jobCounts() async throws -> [JobStatus: Int]
-    /// A pending job runs now; a dead one is replayed (same row, same idempotency key, attempts reset).
+    /// A pending job runs now; a dead one is replayed (same row, same idempotency key, attempts
+    /// reset, `outcomeUncertain` kept).
     func retryNow(_ id: JobID, now: Date) async throws -> Job
     /// Only dead jobs: back to pending with attempts reset, keeping the idempotency key.
     func replayDeadLetter(_ id: JobID, now: Date) async throws -> Job
@@ -30,6 +33,11 @@ public protocol JobQueueStore: Sendable {
 }
 
 extension JobQueueStore {
+    /// Gives back jobs whose handlers never started.
+    public func release(_ leases: [Lease], now: Date) async throws {
+        try await release(leases, now: now, midCall: false)
+    }
+
     public func waitForWork(upTo timeout: Duration) async {
         try? await Task.sleep(for: timeout)
     }

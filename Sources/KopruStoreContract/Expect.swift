@@ -31,3 +31,11 @@ func expectThrows(
     }
     throw ContractFailure(message: "\(what): expected an error, none was thrown", location: "\(file):\(line)")
 }
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}

@@ -133,6 +133,34 @@ extension StoreContract {
             try expectEqual(job.attempts, 1, "release spends no attempt")
             try expectEqual(try await claim(store, at: t0.addingTimeInterval(20)).count, 1, "claimable again at once")
         },
+        ContractCase(name: "uncertain outcome: set by an unanswered attempt, an expired lease or a release mid-call; kept by a replay") { store in
+            let ids = try await store.enqueue([job("u-answered"), job("u-unanswered"), job("u-crashed"), job("u-released")], now: t0).map(\.id)
+            let claimed = try await claim(store, lease: 10)
+            try expect(claimed.allSatisfy { !$0.job.outcomeUncertain }, "a new job is certain")
+            let lease = Dictionary(uniqueKeysWithValues: claimed.map { ($0.job.idempotencyKey, $0.lease) })
+            _ = try await store.complete([
+                JobCompletion(lease: lease["u-answered"]!, outcome: .retry(at: t0, error: "HTTP 400"), now: t0),
+                JobCompletion(lease: lease["u-unanswered"]!, outcome: .retry(at: t0, error: "timeout"), now: t0, outcomeUncertain: true),
+            ])
+            try await store.release([lease["u-released"]!], now: t0, midCall: true)
+            var jobs = try await ids.asyncMap { try await store.job($0)! }
+            try expectEqual(jobs.map(\.outcomeUncertain), [false, true, false, true], "after a retry, a timeout and a release mid-call")
+            let again = try await claim(store, at: t0.addingTimeInterval(11), lease: 10)
+            try expectEqual(Set(keys(again)), ["u-answered", "u-unanswered", "u-released", "u-crashed"], "u-crashed reclaimed after its lease")
+            jobs = try await ids.asyncMap { try await store.job($0)! }
+            try expect(jobs[2].outcomeUncertain, "an expired lease makes the outcome uncertain")
+            let byKey = Dictionary(uniqueKeysWithValues: again.map { ($0.job.idempotencyKey, $0) })
+            try expect(byKey["u-crashed"]!.job.outcomeUncertain, "the claimed job carries it")
+            _ = try await store.complete([
+                JobCompletion(lease: byKey["u-unanswered"]!.lease, outcome: .dead(reason: "HTTP 400"), now: t0),
+                JobCompletion(lease: byKey["u-answered"]!.lease, outcome: .dead(reason: "HTTP 400"), now: t0),
+            ])
+            let replayed = try await store.replayDeadLetter(ids[1], now: t0.addingTimeInterval(12))
+            try expect(replayed.outcomeUncertain && replayed.attempts == 0, "a replay resets attempts but keeps the uncertainty")
+            try expect(!(try await store.replayDeadLetter(ids[0], now: t0.addingTimeInterval(12))).outcomeUncertain, "a certain job stays certain")
+            try await store.release([byKey["u-released"]!.lease], now: t0.addingTimeInterval(12))
+            try expect(try await store.job(ids[3])!.outcomeUncertain, "a plain release does not clear it")
+        },
         ContractCase(name: "dead letters: listed with the reason, replayed with the same idempotency key") { store in
             let id = try await store.enqueue([job("dl-1"), job("ok")], now: t0)[0].id
             let claimed = try await claim(store)

@@ -184,5 +184,8 @@ enum PostgresMigrations {
                 """,
                 "CREATE INDEX sync_runs_target ON sync_runs (target, started_at)",
             ]),
+        Migration(
+            name: "v5: jobs remember an uncertain outcome",
+            statements: ["ALTER TABLE jobs ADD COLUMN outcome_uncertain BOOLEAN NOT NULL DEFAULT FALSE"]),
     ]
 }

@@ -173,7 +173,7 @@ extension PostgresStore: JobQueueStore {
             """, logger: logger)
         try await connection.query(
             """
-            UPDATE jobs SET status = 'pending', attempts = attempts + 1,
+            UPDATE jobs SET status = 'pending', attempts = attempts + 1, outcome_uncertain = TRUE,
                 last_error = 'lease expired: worker ' || coalesce(lease_owner, '?') || ' stopped before finishing',
                 lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = \(now)
             WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at <= \(now) FOR UPDATE SKIP LOCKED)
@@ -235,11 +235,13 @@ extension PostgresStore: JobQueueStore {
                 """
                 UPDATE jobs SET status = done.status, attempts = attempts + 1, finished_at = done.at, updated_at = done.at,
                     last_error = CASE WHEN done.has_reason THEN done.reason ELSE jobs.last_error END,
-                    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+                    lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+                    outcome_uncertain = jobs.outcome_uncertain OR done.uncertain
                 FROM unnest(\(applied.map(\.0.lease.job))::BIGINT[], \(applied.map(\.status))::TEXT[],
                             \(applied.map { $0.reason ?? "" })::TEXT[], \(applied.map { $0.reason != nil })::BOOLEAN[],
-                            \(applied.map { $0.0.now.millisecondsSince1970 })::BIGINT[])
-                    AS done(id, status, reason, has_reason, at)
+                            \(applied.map { $0.0.now.millisecondsSince1970 })::BIGINT[],
+                            \(applied.map(\.0.outcomeUncertain))::BOOLEAN[])
+                    AS done(id, status, reason, has_reason, at, uncertain)
                 WHERE jobs.id = done.id
                 """, logger: logger)
             var events: [EventRecord] = []
@@ -259,7 +261,7 @@ extension PostgresStore: JobQueueStore {
             for completion in completions {
                 try await connection.query("SAVEPOINT completion", logger: self.logger)
                 do {
-                    guard try await self.finish(completion.lease, completion.outcome, now: completion.now, connection) else {
+                    guard try await self.finish(completion, completion.outcome, connection) else {
                         try await connection.query("ROLLBACK TO SAVEPOINT completion", logger: self.logger)
                         results.append(.leaseLost)
                         continue
@@ -270,7 +272,7 @@ extension PostgresStore: JobQueueStore {
                 } catch {
                     try await connection.query("ROLLBACK TO SAVEPOINT completion", logger: self.logger)
                     let reason = "store effect failed: \(describe(error))"
-                    _ = try await self.finish(completion.lease, .dead(reason: reason), now: completion.now, connection)
+                    _ = try await self.finish(completion, .dead(reason: reason), connection)
                     results.append(.effectFailed(reason))
                 }
             }
@@ -279,15 +281,16 @@ extension PostgresStore: JobQueueStore {
     }
 
     /// Applies an outcome if the lease is still held; false if it is not.
-    private func finish(_ lease: Lease, _ outcome: JobOutcome, now date: Date, _ connection: PostgresConnection) async throws -> Bool {
-        let now = date.millisecondsSince1970
+    private func finish(_ completion: JobCompletion, _ outcome: JobOutcome, _ connection: PostgresConnection) async throws -> Bool {
+        let (lease, now) = (completion.lease, completion.now.millisecondsSince1970)
         guard try await holds(lease, connection) else { return false }
         switch outcome {
         case .retry, .reschedule:
             if try await supersedeIfNewerPending(lease.job, now: now, connection) { return true }
         case .succeeded, .dead: break
         }
-        let release = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL"
+        let release =
+            "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, outcome_uncertain = outcome_uncertain OR \(completion.outcomeUncertain ? "TRUE" : "FALSE")"
         switch outcome {
         case .succeeded:
             try await connection.query(
@@ -366,7 +369,7 @@ extension PostgresStore: JobQueueStore {
         }
     }
 
-    public func release(_ leases: [Lease], now: Date) async throws {
+    public func release(_ leases: [Lease], now: Date, midCall: Bool) async throws {
         guard !leases.isEmpty else { return }
         let ms = now.millisecondsSince1970
         try await transaction { connection in
@@ -376,7 +379,7 @@ extension PostgresStore: JobQueueStore {
                     try await connection.query(
                         """
                         UPDATE jobs SET status = 'pending', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
-                            updated_at = \(ms)
+                            outcome_uncertain = outcome_uncertain OR \(midCall), updated_at = \(ms)
                         WHERE id = \(lease.job)
                         """, logger: self.logger)
                 }
@@ -469,7 +472,8 @@ extension PostgresStore: JobQueueStore {
             leaseExpiresAt: try row["lease_expires_at"].decode(Int64?.self).map(Date.init(millisecondsSince1970:)),
             createdAt: Date(millisecondsSince1970: try row["created_at"].decode(Int64.self)),
             updatedAt: Date(millisecondsSince1970: try row["updated_at"].decode(Int64.self)),
-            finishedAt: try row["finished_at"].decode(Int64?.self).map(Date.init(millisecondsSince1970:)))
+            finishedAt: try row["finished_at"].decode(Int64?.self).map(Date.init(millisecondsSince1970:)),
+            outcomeUncertain: try row["outcome_uncertain"].decode(Bool.self))
     }
 }
 

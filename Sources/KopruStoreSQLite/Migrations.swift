@@ -171,6 +171,9 @@ enum Migrations {
                     CREATE INDEX sync_runs_target ON sync_runs (target, started_at);
                     """)
         }
+        migrator.registerMigration("v5: jobs remember an uncertain outcome") { db in
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN outcome_uncertain BOOLEAN NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

@@ -64,7 +64,7 @@ extension SQLiteStore: JobQueueStore {
                 try db.cachedStatement(sql: Self.supersedeIfNewerPending).execute(arguments: ["now": now, "id": id])
                 try db.cachedStatement(
                     sql: """
-                        UPDATE jobs SET status = 'pending', attempts = attempts + 1,
+                        UPDATE jobs SET status = 'pending', attempts = attempts + 1, outcome_uncertain = 1,
                             last_error = 'lease expired: worker ' || coalesce(lease_owner, '?') || ' stopped before finishing',
                             lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = ?
                         WHERE id = ? AND status = 'running'
@@ -135,7 +135,7 @@ extension SQLiteStore: JobQueueStore {
                 var result = CompletionResult.applied
                 do {
                     try db.inSavepoint {
-                        guard try Self.finish(completion.lease, completion.outcome, now: completion.now, db) else {
+                        guard try Self.finish(completion, completion.outcome, db) else {
                             result = .leaseLost
                             return .rollback
                         }
@@ -144,7 +144,7 @@ extension SQLiteStore: JobQueueStore {
                     }
                 } catch {
                     let reason = "store effect failed: \(Self.describe(error))"
-                    _ = try Self.finish(completion.lease, .dead(reason: reason), now: completion.now, db)
+                    _ = try Self.finish(completion, .dead(reason: reason), db)
                     result = .effectFailed(reason)
                 }
                 return result
@@ -153,10 +153,14 @@ extension SQLiteStore: JobQueueStore {
     }
 
     /// Applies an outcome if the lease is still held; false if it is not.
-    private static func finish(_ lease: Lease, _ outcome: JobOutcome, now: Date, _ db: Database) throws -> Bool {
+    private static func finish(_ completion: JobCompletion, _ outcome: JobOutcome, _ db: Database) throws -> Bool {
+        let (lease, now) = (completion.lease, completion.now)
         let held = "id = :id AND status = 'running' AND lease_token = :token"
-        let release = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = :now"
-        var arguments: StatementArguments = ["id": lease.job, "token": lease.token, "now": now.ms]
+        let release =
+            "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = :now, outcome_uncertain = outcome_uncertain OR :uncertain"
+        var arguments: StatementArguments = [
+            "id": lease.job, "token": lease.token, "now": now.ms, "uncertain": completion.outcomeUncertain,
+        ]
         let sql: String
         switch outcome {
         case .succeeded:
@@ -214,19 +218,19 @@ extension SQLiteStore: JobQueueStore {
         return "\(error)"
     }
 
-    public func release(_ leases: [Lease], now: Date) async throws {
+    public func release(_ leases: [Lease], now: Date, midCall: Bool) async throws {
         try await pool.write { db in
             for lease in leases {
                 try db.cachedStatement(
                     sql: """
                         UPDATE jobs SET status = 'pending', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
-                            updated_at = ?
+                            outcome_uncertain = outcome_uncertain OR ?, updated_at = ?
                         WHERE id = ? AND status = 'running' AND lease_token = ?
                           AND NOT (coalescing_key IS NOT NULL AND EXISTS (
                             SELECT 1 FROM jobs AS newer WHERE newer.kind = jobs.kind
                               AND newer.coalescing_key = jobs.coalescing_key AND newer.status = 'pending'))
                         """
-                ).execute(arguments: [now.ms, lease.job, lease.token])
+                ).execute(arguments: [midCall, now.ms, lease.job, lease.token])
                 if db.changesCount == 0 {
                     try db.cachedStatement(sql: Self.supersedeIfNewerPending).execute(arguments: ["now": now.ms, "id": lease.job])
                 }
@@ -322,6 +326,7 @@ extension SQLiteStore: JobQueueStore {
             coalescingKey: row["coalescing_key"], connection: (row["connection_id"] as String?).map { ConnectionID($0) },
             status: JobStatus(rawValue: row["status"]) ?? .dead, attempts: row["attempts"], lastError: row["last_error"],
             leaseOwner: row["lease_owner"], leaseExpiresAt: row.optionalDate("lease_expires_at"),
-            createdAt: row.date("created_at"), updatedAt: row.date("updated_at"), finishedAt: row.optionalDate("finished_at"))
+            createdAt: row.date("created_at"), updatedAt: row.date("updated_at"), finishedAt: row.optionalDate("finished_at"),
+            outcomeUncertain: row["outcome_uncertain"])
     }
 }

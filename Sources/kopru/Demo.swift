@@ -63,8 +63,7 @@ struct Demo: AsyncParsableCommand {
         let processor = JobProcessor(
             store: world.store,
             registry: Runtime.registry(
-                store: world.store, catalog: world.catalog, connectors: HubConnectors(transport: AsyncHTTPClientTransport()),
-                retryPolicy: .exponentialJitter(base: .milliseconds(500), cap: .seconds(10), maxAttempts: 12)),
+                store: world.store, catalog: world.catalog, connectors: HubConnectors(transport: AsyncHTTPClientTransport())),
             configuration: JobProcessorConfiguration(
                 concurrency: 32, pollInterval: .milliseconds(50), defaultConnectionConcurrency: 8),
             logger: Logger(label: "kopru.jobs"))
@@ -148,7 +147,8 @@ final class DemoWorld: Sendable {
         try await store.saveConnection(
             Connection(
                 id: "shop", type: "magento2", name: "Demo Magento store",
-                settings: ["baseURL": magentoServer.baseURL.absoluteString, "stock.mode": "bulk", "stock.bulkOperationSize": "500"],
+                settings: ["baseURL": magentoServer.baseURL.absoluteString, "stock.mode": "bulk", "stock.bulkOperationSize": "500"]
+                    .merging(Self.shortRetries) { $1 },
                 secrets: [
                     "consumerKey": Secret(credentials.consumerKey), "consumerSecret": Secret(credentials.consumerSecret),
                     "accessToken": Secret(credentials.accessToken), "accessTokenSecret": Secret(credentials.accessTokenSecret),
@@ -156,7 +156,7 @@ final class DemoWorld: Sendable {
         try await store.saveConnection(
             Connection(
                 id: "erp", type: "erp-rest", name: "Demo ERP",
-                settings: ["baseURL": erpServer.baseURL.absoluteString + "/api/v2/", "timeoutSeconds": "2"],
+                settings: ["baseURL": erpServer.baseURL.absoluteString + "/api/v2/", "timeoutSeconds": "2"].merging(Self.shortRetries) { $1 },
                 secrets: ["api_key": Secret("erp-sandbox-key")]), now: Date())
         catalog = FlowCatalog([
             FlowDefinition(name: "orders-to-erp", kind: .orders, source: "shop", target: "erp"),
@@ -165,6 +165,10 @@ final class DemoWorld: Sendable {
             FlowDefinition(name: "shipments-to-shop", kind: .shipments, source: "erp", target: "shop"),
         ])
     }
+
+    /// The demo's faults are meant to be seen healing within a run: retries within seconds, set
+    /// as any merchant would set them, in the connections' `retry.*` settings.
+    static let shortRetries = ["retry.baseMilliseconds": "500", "retry.capMilliseconds": "10000", "retry.maxAttempts": "12"]
 
     func sync(_ name: String) async {
         guard let flow = catalog.flows.first(where: { $0.name == name }) else { return }

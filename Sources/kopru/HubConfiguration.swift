@@ -126,7 +126,8 @@ struct HubConfiguration: Equatable {
             leaseSeconds = try workers.double("leaseSeconds") ?? leaseSeconds
             pollMilliseconds = try workers.int("pollMilliseconds") ?? pollMilliseconds
             shutdownGraceSeconds = try workers.double("shutdownGraceSeconds") ?? shutdownGraceSeconds
-            if let perConnection = try workers.section("connectionConcurrency") {
+            // A number sets every connection's limit; a mapping sets `default` and named connections.
+            if workers.map["connectionConcurrency"] is [String: Any], let perConnection = try workers.section("connectionConcurrency") {
                 for key in perConnection.map.keys.sorted() {
                     if key == "default" {
                         connectionConcurrency = try perConnection.int(key)!
@@ -279,8 +280,13 @@ struct HubConfiguration: Equatable {
                     message: "\"\(status)\" is not a status (known: \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
         }
-        for (index, connection) in connections.enumerated() where ConnectorType.named(connection.type) == nil {
-            throw Problem(key: "connections[\(index)].type", message: "is not a connector type")
+        for (index, connection) in connections.enumerated() {
+            guard ConnectorType.named(connection.type) != nil else {
+                throw Problem(key: "connections[\(index)].type", message: "is not a connector type")
+            }
+            do { _ = try RetryPolicy.from(settings: connection.settings) } catch {
+                throw Problem(key: "connections[\(index)].settings.\(error.field)", message: error.message)
+            }
         }
     }
 

@@ -97,12 +97,11 @@ enum Runtime {
     /// The job kinds this build can run: the flows' jobs, and the webhook job, which makes the
     /// flows fed by the sending connection poll now.
     static func registry(
-        store: any Store, catalog: FlowCatalog = FlowCatalog([]), connectors: HubConnectors = HubConnectors(),
-        retryPolicy: RetryPolicy = .exponentialJitter()
+        store: any Store, catalog: FlowCatalog = FlowCatalog([]), connectors: HubConnectors = HubConnectors()
     ) -> JobRegistry {
         JobRegistry(
             [ProbeJob(), WebhookReceivedJob(store: store, followUp: { catalog.jobs(afterWebhookFrom: $0) })]
-                + JobRegistry.flows(catalog, connectors: connectors.resolver(store: store), store: store, retryPolicy: retryPolicy))
+                + JobRegistry.flows(catalog, connectors: connectors.resolver(store: store), store: store))
     }
 
     /// Connections declared in the configuration file are written to the store at start, so the

@@ -71,7 +71,8 @@ final class FlowHarness: Sendable {
         try await store.saveConnection(
             Connection(
                 id: Self.shop, type: "magento2", name: "Sandbox store",
-                settings: ["baseURL": magentoServer.baseURL.absoluteString, "pageSize": "100"].merging(magentoSettings) { $1 },
+                settings: ["baseURL": magentoServer.baseURL.absoluteString, "pageSize": "100"].merging(Self.fastRetry) { $1 }
+                    .merging(magentoSettings) { $1 },
                 secrets: [
                     "consumerKey": Secret(credentials.consumerKey), "consumerSecret": Secret(credentials.consumerSecret),
                     "accessToken": Secret(credentials.accessToken), "accessTokenSecret": Secret(credentials.accessTokenSecret),
@@ -79,7 +80,8 @@ final class FlowHarness: Sendable {
         try await store.saveConnection(
             Connection(
                 id: Self.erpID, type: "erp-rest", name: "Sandbox ERP",
-                settings: ["baseURL": erpServer.baseURL.absoluteString + "/api/v2/", "timeoutSeconds": "1"].merging(erpSettings) { $1 },
+                settings: ["baseURL": erpServer.baseURL.absoluteString + "/api/v2/", "timeoutSeconds": "1"].merging(Self.fastRetry) { $1 }
+                    .merging(erpSettings) { $1 },
                 secrets: ["api_key": Secret("erp-sandbox-key")]), now: Date())
         var stock = FlowDefinition(name: "stock", kind: .stock, source: Self.erpID, target: Self.shop, bulkPollInterval: .milliseconds(50))
         stockFlow(&stock)
@@ -98,7 +100,7 @@ final class FlowHarness: Sendable {
             try await store.saveConnection(
                 Connection(
                     id: Self.shop2, type: "magento2", name: "Second store",
-                    settings: ["baseURL": server.baseURL.absoluteString, "pageSize": "100", "stock.mode": "source-items"],
+                    settings: ["baseURL": server.baseURL.absoluteString, "pageSize": "100", "stock.mode": "source-items"].merging(Self.fastRetry) { $1 },
                     secrets: [
                         "consumerKey": Secret(credentials.consumerKey), "consumerSecret": Secret(credentials.consumerSecret),
                         "accessToken": Secret(credentials.accessToken), "accessTokenSecret": Secret(credentials.accessTokenSecret),
@@ -115,7 +117,8 @@ final class FlowHarness: Sendable {
             try await store.saveConnection(
                 Connection(
                     id: Self.horozID, type: "horoz", name: "Horoz Lojistik",
-                    settings: Self.horozSettings.merging(["baseURL": server.baseURL.absoluteString]) { $1 }.merging(horozSettings) { $1 },
+                    settings: Self.horozSettings.merging(["baseURL": server.baseURL.absoluteString]) { $1 }.merging(Self.fastRetry) { $1 }
+                        .merging(horozSettings) { $1 },
                     secrets: ["processKey": Secret(carrier.settings.processKey)]),
                 now: Date())
             var flow = FlowDefinition(
@@ -158,7 +161,8 @@ final class FlowHarness: Sendable {
         }
     }
 
-    static let fastRetry = RetryPolicy.exponentialJitter(base: .milliseconds(20), cap: .milliseconds(300), maxAttempts: 40)
+    /// Retries fast enough for a test, set where a merchant sets them: the connections' settings.
+    static let fastRetry = ["retry.baseMilliseconds": "20", "retry.capMilliseconds": "300", "retry.maxAttempts": "40"]
 
     /// Runs a job processor until `condition` holds, then stops it.
     func run(
@@ -167,7 +171,7 @@ final class FlowHarness: Sendable {
     ) async throws {
         var logger = Logger(label: "kopru.flow-test")
         logger.logLevel = .critical
-        let registry = JobRegistry(JobRegistry.flows(catalog, connectors: connectors, store: store, retryPolicy: Self.fastRetry))
+        let registry = JobRegistry(JobRegistry.flows(catalog, connectors: connectors, store: store))
         let processor = JobProcessor(
             store: store, registry: registry,
             configuration: JobProcessorConfiguration(

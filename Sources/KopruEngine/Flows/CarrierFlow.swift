@@ -124,7 +124,8 @@ public struct CarrierShipJob: JobHandler {
         }
         let sink = try await environment.connectors.resolve(flow.target, as: (any ShipmentSink).self)
         let shipment = Shipment(order: order, carrier: flow.target.rawValue, isReturn: payload.isReturn, requestedAt: payload.requestedAt)
-        let delivery = try await deliver(attempt: 1, find: { nil }, create: { try await sink.createShipment(shipment) })
+        // Horoz refuses a repeated request number (ERR-20003, "already done"): resending is safe.
+        let delivery = try await deliver(context, find: { nil }, create: { try await sink.createShipment(shipment) })
         let reference = delivery.reference ?? shipment.reference
         return .done([
             .bind(Binding(connection: flow.target, entity: CarrierFlow.shipmentEntity, externalID: reference, internalID: key)),
@@ -165,11 +166,12 @@ public struct CarrierShipmentRef: Codable, Sendable {
 }
 
 /// `carrier.label`: the carrier approves the order and makes its label. Where every call makes a
-/// new acceptance record (Horoz's `createBarcode` may), any attempt after the first looks for
-/// the one an unanswered attempt made.
+/// new acceptance record (Horoz's `createBarcode` may), every attempt after an unanswered one
+/// looks for the label that attempt may have made.
 public struct CarrierLabelJob: JobHandler {
     public static let kind = "carrier.label"
     public var kind: String { Self.kind }
+    public var checksBeforeGivingUp: Bool { true }
     public let retryPolicy: RetryPolicy
     let environment: FlowEnvironment
 
@@ -189,7 +191,7 @@ public struct CarrierLabelJob: JobHandler {
             return .done
         }
         let labels = try await environment.connectors.resolve(flow.target, as: (any CarrierLabels).self)
-        let found = context.attempt > 1 ? try await labels.findLabel(reference: payload.reference) : nil
+        let found = try await askFirst(context) { try await labels.findLabel(reference: payload.reference) }
         let made = found == nil
         let label = if let found { found } else { try await labels.createLabel(reference: payload.reference) }
         var effects: [StoreEffect] = [

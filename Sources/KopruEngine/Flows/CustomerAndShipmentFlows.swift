@@ -56,6 +56,7 @@ public struct CustomerExportJob: JobHandler {
 
     public static let kind = "customer.export"
     public var kind: String { Self.kind }
+    public var checksBeforeGivingUp: Bool { true }
     public let retryPolicy: RetryPolicy
     let environment: FlowEnvironment
 
@@ -70,7 +71,7 @@ public struct CustomerExportJob: JobHandler {
         if try await environment.store.binding(connection: flow.target, entity: "customer", internalID: payload.reference) != nil { return .done }
         let sink = try await environment.connectors.resolve(flow.target, as: (any CustomerSink).self)
         let delivery = try await deliver(
-            attempt: context.attempt, find: { try await sink.findCustomer(reference: payload.reference) },
+            context, find: { try await sink.findCustomer(reference: payload.reference) },
             create: {
                 try await sink.createCustomer(
                     payload.profile, reference: payload.reference, idempotencyKey: "\(flow.target):\(payload.reference)")
@@ -165,6 +166,7 @@ public struct ShipmentCreateJob: JobHandler {
 
     public static let kind = "shipment.create"
     public var kind: String { Self.kind }
+    public var checksBeforeGivingUp: Bool { true }
     public let retryPolicy: RetryPolicy
     let environment: FlowEnvironment
 
@@ -188,7 +190,7 @@ public struct ShipmentCreateJob: JobHandler {
         let sink = try await environment.connectors.resolve(channel, as: (any OrderShipmentSink).self)
         let tracking = payload.notice.trackingNumber
         let id = try await deliver(
-            attempt: context.attempt, find: { try await sink.findShipment(externalID: payload.orderExternalID, trackingNumber: tracking) },
+            context, find: { try await sink.findShipment(externalID: payload.orderExternalID, trackingNumber: tracking) },
             create: { try await sink.shipOrder(externalID: payload.orderExternalID, notice: payload.notice) }
         ).reference
         var effects: [StoreEffect] = [

@@ -203,13 +203,14 @@ struct Delivery {
     var how: String
 }
 
-/// The one way a flow writes a record that is not idempotent on its target: any attempt after
-/// the first asks the target first (the previous attempt may have landed before its answer was
-/// lost) and binds what it finds; otherwise it creates, counting "already there" as done.
+/// The one way a flow writes a record that is not idempotent on its target: once any attempt of
+/// the job ended without an answer (`outcomeUncertain`, kept across releases and replays), every
+/// later one asks the target first and binds what it finds; otherwise it creates, counting
+/// "already there" as done. A final check only asks.
 func deliver(
-    attempt: Int, find: () async throws -> String?, create: () async throws -> String
+    _ context: JobContext, find: () async throws -> String?, create: () async throws -> String
 ) async throws -> Delivery {
-    if attempt > 1, let found = try await find() {
+    if let found = try await askFirst(context, find: find) {
         return Delivery(reference: found, how: "found on the target after an unanswered attempt")
     }
     do {
@@ -218,6 +219,16 @@ func deliver(
         guard case .alreadyDone(let existing) = error.disposition else { throw error }
         return Delivery(reference: existing, how: "already on the target")
     }
+}
+
+/// What the target holds of an earlier uncertain attempt, if one was seen; nil means "send".
+/// In a final check (no attempts left) nothing is sent: absence ends the job as a dead letter
+/// that says the target was asked.
+func askFirst<Found>(_ context: JobContext, find: () async throws -> Found?) async throws -> Found? {
+    guard context.outcomeUncertain || context.finalCheck else { return nil }
+    if let found = try await find() { return found }
+    if context.finalCheck { throw ConnectorError.permanent("asked before giving up, the target does not have it") }
+    return nil
 }
 
 extension FlowDefinition {

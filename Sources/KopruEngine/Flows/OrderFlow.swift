@@ -96,8 +96,8 @@ extension FlowEnvironment {
 }
 
 /// `order.export`: one channel order into the ERP, exactly once. An order already bound on the
-/// target is done. Any attempt after the first asks the target whether the order is there
-/// (the previous attempt may have landed before its answer was lost) and binds it if so.
+/// target is done. Once an attempt went unanswered, every later one (a replay and the final
+/// check included) asks the target whether the order is there and binds it if so.
 public struct OrderExportJob: JobHandler {
     public struct Payload: Codable, Sendable {
         public var flow: String
@@ -106,6 +106,7 @@ public struct OrderExportJob: JobHandler {
 
     public static let kind = "order.export"
     public var kind: String { Self.kind }
+    public var checksBeforeGivingUp: Bool { true }
     public let retryPolicy: RetryPolicy
     let environment: FlowEnvironment
 
@@ -132,7 +133,7 @@ public struct OrderExportJob: JobHandler {
         let sink = try await environment.connectors.resolve(flow.target, as: (any OrderSink).self)
         let key = "\(flow.target.rawValue):\(order.source.externalNumber ?? order.source.externalID)"
         let delivery = try await deliver(
-            attempt: context.attempt, find: { try await sink.findOrder(order, idempotencyKey: key) },
+            context, find: { try await sink.findOrder(order, idempotencyKey: key) },
             create: { try await sink.createOrder(order, idempotencyKey: key) })
         var reference = delivery.reference
         if reference == nil { reference = try await sink.findOrder(order, idempotencyKey: key) }
@@ -176,6 +177,7 @@ public struct OrderNoteJob: JobHandler {
 
     public static let kind = "order.note"
     public var kind: String { Self.kind }
+    public var checksBeforeGivingUp: Bool { true }
     public let retryPolicy: RetryPolicy
     let environment: FlowEnvironment
 
@@ -194,9 +196,10 @@ public struct OrderNoteJob: JobHandler {
         let payload = try context.job.decodePayload(Payload.self)
         let flow = try environment.catalog.flow(named: payload.flow)
         let notes = try await environment.connectors.resolve(flow.source, as: (any OrderNotes).self)
-        if context.attempt > 1, try await notes.hasOrderNote(externalID: payload.externalID, containing: payload.note) {
-            return .done
+        let written = try await askFirst(context) {
+            try await notes.hasOrderNote(externalID: payload.externalID, containing: payload.note) ? true : nil
         }
+        if written != nil { return .done }
         try await notes.addOrderNote(externalID: payload.externalID, note: payload.note)
         return .done
     }

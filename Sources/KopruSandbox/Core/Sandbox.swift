@@ -12,6 +12,7 @@ public final class Sandbox: Sendable {
     private let state: Mutex<(faults: [String: FaultPlan], random: SplitMix64)>
     private let limits = Mutex(RateLimitBook())
     private let busy = Atomic<Int64>(0)
+    private let commitWindow = Mutex<(@Sendable (Ledger.Entry) async -> Void)?>(nil)
 
     /// Time spent answering requests (routing, faults, the system's own work), in seconds:
     /// benchmarks report it so the simulator's cost is not mistaken for the hub's.
@@ -43,6 +44,13 @@ public final class Sandbox: Sendable {
     }
 
     public func clearFaults() { state.withLock { $0.faults = [:] } }
+
+    /// Called after a request's work is done (the ledger has its effect) and before its answer
+    /// leaves; the answer waits until it returns. Crash tests use it to kill the caller inside that
+    /// window on purpose, instead of hoping a random kill lands there. Nil removes it.
+    public func holdAnswers(_ hold: (@Sendable (Ledger.Entry) async -> Void)?) {
+        commitWindow.withLock { $0 = hold }
+    }
 
     /// Enforces `rule` over `routes` together, as the platform counts them (nil lifts it).
     /// Requests over it get 429 with `Retry-After` and are in the ledger with fault `limit`.
@@ -102,6 +110,7 @@ public final class Sandbox: Sendable {
             entry.businessKey = response.businessKey
             entry.effect = response.effect
             ledger.record(entry)
+            if entry.effect != nil, let hold = commitWindow.withLock({ $0 }) { await hold(entry) }
             return .respond(response)
         case .serverError:
             entry.fault = "5xx"
