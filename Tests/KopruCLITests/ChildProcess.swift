@@ -26,7 +26,8 @@ final class KopruProcess {
         handle.seekToEndOfFile()
         process.executableURL = KopruBinary.url
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // Only what the test gives: a developer's own KOPRU_STORE or KOPRU_CONFIG must not leak in.
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KOPRU_") }.merging(environment) { $1 }
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
