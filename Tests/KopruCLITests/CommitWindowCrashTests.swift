@@ -76,7 +76,10 @@ struct CommitWindowCrashTests {
         // Kill at each held answer until the holds stop coming (the work past the last one is
         // small), then let a last worker drain.
         while kills < 200, ContinuousClock.now < deadline {
-            guard await window.waitForHold(timeout: .seconds(20)) != nil else { break }
+            // No hold for a while: the work may be done, or still starting up.
+            guard await window.waitForHold(timeout: .seconds(20)) != nil else {
+                if try await everythingDone(world, orders) { break } else { continue }
+            }
             worker.signal(SIGKILL)
             _ = try await worker.waitForExit()
             kills += 1
