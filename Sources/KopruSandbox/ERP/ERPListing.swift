@@ -14,7 +14,10 @@ extension ERPRoutes {
 
     /// The page of `codes` (sorted) the request asks for, or a 400 naming the bad parameter.
     static func page(of codes: [String], _ request: SandboxRequest, settings: ERPSandbox.Settings) -> Result<ListPage, WireTypeError> {
+        // Unpaged and without a default size, the whole list (the seed's contract); any size
+        // asked for or defaulted is held to the maximum.
         var size = settings.defaultPageSize ?? codes.count
+        var limited = settings.defaultPageSize != nil
         if let text = request.query("page_size") {
             guard let asked = Int(text), asked >= 1 else {
                 return .failure(WireTypeError(status: 400, field: "page_size", reason: "must be a whole number ≥ 1"))
@@ -23,10 +26,13 @@ extension ERPRoutes {
                 return .failure(WireTypeError(status: 400, field: "page_size", reason: "must be 1…\(settings.maxPageSize)"))
             }
             size = asked
-        } else if request.query("page") != nil {
+            limited = true
+        } else if request.query("page") != nil || request.query("after") != nil {
             size = settings.defaultPageSize ?? 100
+            limited = true
         }
-        size = max(1, min(size, settings.maxPageSize))
+        if limited { size = min(size, settings.maxPageSize) }
+        size = max(1, size)
         let start: Int
         if let after = request.query("after") {
             start = codes.partitioningIndex { $0 > after }
