@@ -56,18 +56,21 @@ public struct RESTERPConnector: OrderSink, StockSource, PriceSource, CustomerSin
     func body(for order: Order) throws(ConnectorError) -> JSON {
         var object: [String: JSON] = [:]
         profile.set("order.order_id", .string(order.source.externalNumber ?? order.source.externalID), in: &object)
-        profile.set("order.total", .number(order.grandTotal.amount), in: &object)
+        // Money as the ERP books it (`money.decimals`), never the 38-digit quotient of a discount.
+        let decimals = profile.moneyDecimals
+        profile.set("order.total", .number(order.grandTotal.amount.rounded(scale: decimals, .halfAwayFromZero)), in: &object)
         profile.set("order.customer_email", JSON(order.customer.email), in: &object)
-        profile.set("order.shipping", .number(order.shippingCost.amount), in: &object)
+        profile.set("order.shipping", .number(order.shippingCost.amount.rounded(scale: decimals, .halfAwayFromZero)), in: &object)
         profile.set("order.currency", .string(order.currency.code), in: &object)
-        let items = order.lines.map { line -> JSON in
-            var item: [String: JSON] = [:]
-            profile.set("item.sku", .string(profile.skuMap.code(for: line.sku)), in: &item)
-            profile.set("item.qty", JSON(line.quantity), in: &item)
-            // Net of the line's discount, so items + shipping add up to the total.
-            let unit = line.quantity > 0 ? line.total.amount / Decimal(line.quantity) : line.unitPrice.amount
-            profile.set("item.price", .number(unit), in: &item)
-            return .object(item)
+        var items: [JSON] = []
+        for line in order.lines {
+            for booked in BookableLine.lines(for: line, decimals: decimals, split: profile.splitsUnevenLines) {
+                var item: [String: JSON] = [:]
+                profile.set("item.sku", .string(profile.skuMap.code(for: line.sku)), in: &item)
+                profile.set("item.qty", JSON(booked.quantity), in: &item)
+                profile.set("item.price", .number(booked.unitPrice), in: &item)
+                items.append(.object(item))
+            }
         }
         profile.set("order.items", .array(items), in: &object)
         return .object(object)
@@ -81,16 +84,6 @@ public struct RESTERPConnector: OrderSink, StockSource, PriceSource, CustomerSin
         case 409:
             // A compliant ERP's answer to a repeated Idempotency-Key: it has the order.
             throw ConnectorError.alreadyDone("the ERP already has order \(number)", reference: reference(in: response))
-        default: throw Self.failure(response)
-        }
-    }
-
-    public func findOrder(_ order: Order, idempotencyKey: String) async throws -> String? {
-        let number = order.source.externalNumber ?? order.source.externalID
-        let response = try await send(.get, profile.url("orderLookup", replacing: ["order_id": number]))
-        switch response.status {
-        case 200: return reference(in: response) ?? number
-        case 404: return nil
         default: throw Self.failure(response)
         }
     }
@@ -111,29 +104,6 @@ public struct RESTERPConnector: OrderSink, StockSource, PriceSource, CustomerSin
         return Page(records: prices, next: next)
     }
 
-    /// One page of a listing and the cursor of the next (the page number, or the next link).
-    private func list(_ path: String, cursor: String?) async throws -> ([JSON], String?) {
-        let url: URL
-        switch profile.pagination {
-        case .none: url = profile.url(path)
-        case .page(let pageParam, let sizeParam, let size):
-            url = profile.url(path, query: [(pageParam, cursor ?? "1"), (sizeParam, "\(size)")])
-        case .link: url = cursor.flatMap(URL.init(string:)) ?? profile.url(path)
-        }
-        let response = try await send(.get, url)
-        guard response.status == 200 else { throw Self.failure(response) }
-        guard let json = try? JSON.parse(response.body), let rows = json.at(pointer: profile.stockList)?.array else {
-            throw ConnectorError.permanent("the \(path) answer is not a JSON list at \"\(profile.stockList)\"", field: "settings.stock.list")
-        }
-        var next: String?
-        switch profile.pagination {
-        case .none: next = nil
-        case .page(_, _, let size): next = rows.count < size ? nil : String((Int(cursor ?? "1") ?? 1) + 1)
-        case .link: next = Self.nextLink(response.headers[HTTPField.Name("Link")!])
-        }
-        return (rows, next)
-    }
-
     /// One page (or the whole list). The cursor is the next page number, or the next link.
     public func stockLevels(after cursor: String?, limit: Int) async throws -> Page<StockLevel> {
         let (rows, next) = try await list("stocks", cursor: cursor)
@@ -146,16 +116,6 @@ public struct RESTERPConnector: OrderSink, StockSource, PriceSource, CustomerSin
             levels.append(StockLevel(sku: profile.skuMap.sku(for: code), quantity: quantity, observedAt: now))
         }
         return Page(records: levels, next: next)
-    }
-
-    static func nextLink(_ header: String?) -> String? {
-        guard let header else { return nil }
-        for part in header.split(separator: ",") where part.contains("rel=\"next\"") || part.contains("rel=next") {
-            if let start = part.firstIndex(of: "<"), let end = part.firstIndex(of: ">") {
-                return String(part[part.index(after: start)..<end])
-            }
-        }
-        return nil
     }
 
     // MARK: Customers

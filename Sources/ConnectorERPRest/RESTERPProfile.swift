@@ -12,11 +12,16 @@ public struct RESTERPProfile: Sendable {
         case header(name: String, value: String)
     }
 
+    /// How a list is read to its end. Real ERPs cap page sizes without a word (Logo lists 25 by
+    /// default), so a page shorter than asked never ends a list: the answer's own signals do (a
+    /// total, a next link, an empty page).
     public enum Pagination: Sendable {
+        /// One request; a next link in the answer is still followed, and a total above the rows
+        /// received is an error rather than a silently short list.
         case none
-        /// `?page=N&page_size=M`, 1-based; a short page ends the list.
+        /// `?page=N&page_size=M`, 1-based, until the total is reached or a page is empty.
         case page(pageParam: String, sizeParam: String, size: Int)
-        /// Follow `Link: <…>; rel="next"`.
+        /// Follow `Link: <…>; rel="next"` (relative links resolved against the request) until absent.
         case link
     }
 
@@ -30,13 +35,28 @@ public struct RESTERPProfile: Sendable {
     /// JSON pointer to the ERP's document number in create and lookup answers.
     public var referencePointer: String
     public var idempotencyHeader: String?
+    /// Whether the ERP answers a repeated key with the first record (or 409): stated, because
+    /// most ERPs ignore the header and only the lookup then prevents a double.
+    public var idempotencyHonoured: Bool
+    public var orderLookup: OrderLookup
+    /// Where the list total is: a response header (`X-Total-Count`) or, when set, a JSON pointer
+    /// into the answer (`/meta/total`).
+    public var totalHeader: String
+    public var totalPointer: String?
+    /// Fraction digits of the money the ERP books. The spec (§A) states none, so this is a
+    /// setting: `money.decimals`, 2 by default (kuruş).
+    public var moneyDecimals: Int
+    /// A line whose total does not divide into whole units at `moneyDecimals` (3 × 100/3) is
+    /// sent as two lines of the same code a unit of rounding apart, so the lines add up to what
+    /// the customer paid; off sends one line at the rounded unit price.
+    public var splitsUnevenLines: Bool
     /// Wire field names, by our name: `order.order_id` → "BelgeNo". "-" leaves a field out.
     public var fields: [String: String]
     public var transforms: [String: [FieldTransform]]
     public var skuMap: SKUMap
 
     public static let defaultPaths = [
-        "orders": "orders", "orderLookup": "orders/{order_id}", "stocks": "stocks", "prices": "prices", "customers": "customers",
+        "orders": "orders", "orderLookup": "orders/{order_id}", "orderSearch": "orders?order_id={order_id}", "stocks": "stocks", "prices": "prices", "customers": "customers",
         "customerLookup": "customers/{customer_id}", "shipments": "shipments",
     ]
 
@@ -121,6 +141,19 @@ public struct RESTERPProfile: Sendable {
         referencePointer = value("response.reference") ?? "/id"
         let header = value("idempotencyHeader") ?? "Idempotency-Key"
         idempotencyHeader = header == "-" ? nil : header
+        let delivery = try Self.delivery(value, idempotencyHeader: idempotencyHeader)
+        orderLookup = delivery.lookup
+        idempotencyHonoured = delivery.idempotencyHonoured
+        totalHeader = value("pagination.totalHeader") ?? "X-Total-Count"
+        totalPointer = value("pagination.total")
+        let decimals = value("money.decimals").flatMap(Int.init) ?? 2
+        guard (0...4).contains(decimals) else { throw .permanent("must be 0…4", field: "settings.money.decimals") }
+        moneyDecimals = decimals
+        switch value("money.splitLines") ?? "true" {
+        case "true": splitsUnevenLines = true
+        case "false": splitsUnevenLines = false
+        default: throw .permanent("must be true or false", field: "settings.money.splitLines")
+        }
     }
 
     public func url(_ name: String, replacing values: [String: String] = [:], query: [(String, String)] = []) -> URL {

@@ -93,7 +93,9 @@ import Testing
         erp.setStock(code: "A", quantity: 1)
         func post(_ body: JSON, key: String = "erp-sandbox-key") async -> (Int, String) {
             let outcome = await erp.sandbox.process(
-                SandboxRequest(method: "POST", target: "/api/v2/orders", headers: ["Authorization": "Bearer \(key)"], body: body.data))
+                SandboxRequest(
+                    method: "POST", target: "/api/v2/orders",
+                    headers: ["Authorization": "Bearer \(key)", "Idempotency-Key": UUID().uuidString], body: body.data))
             guard case .respond(let response) = outcome else { return (0, "") }
             return (response.status, (try? JSON.parse(response.body))?["error"]?["field"]?.string ?? "")
         }

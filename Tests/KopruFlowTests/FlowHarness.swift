@@ -55,12 +55,16 @@ final class FlowHarness: Sendable {
         magentoSettings: [String: String] = [:], erpSettings: [String: String] = [:], overlap: Duration = .seconds(300),
         stockFlow: (inout FlowDefinition) -> Void = { _ in }, secondShop secondStockFlow: FlowDefinition? = nil,
         configureMagento: (inout MagentoSandbox.Credentials, inout MagentoSandbox.Settings) -> Void = { _, _ in },
+        configureERP: (inout ERPSandbox.Settings) -> Void = { _ in },
         horoz withHoroz: Bool = false, horozSettings: [String: String] = [:], shipping: (inout FlowDefinition) -> Void = { _ in }
     ) async throws {
         magento = MagentoSandbox()
         magento.configure(configureMagento)
         erp = ERPSandbox()
-        erp.configure { $0.honoursIdempotencyKey = false }
+        erp.configure {
+            $0.honoursIdempotencyKey = false
+            configureERP(&$0)
+        }
         magentoServer = try await SandboxServer(magento.sandbox)
         erpServer = try await SandboxServer(erp.sandbox)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-flow-\(UUID().uuidString)")

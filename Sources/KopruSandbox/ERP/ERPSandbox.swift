@@ -14,13 +14,54 @@ public final class ERPSandbox: Sendable {
         case header(name: String, value: String)
     }
 
+    /// How the hub can ask "do you already have order X?" (Köprü's proposal; real ERPs differ).
+    public enum OrderLookup: Sendable, Equatable {
+        /// `GET orders/{order_id}` → 200 with the record, or 404 `{"error":{"code":"ORDER_NOT_FOUND"}}`.
+        case record
+        /// `GET orders?order_id=…` → 200 with a list of the matching records, `[]` when none.
+        case search
+        /// `GET orders?order_id=…` answers the first orders whatever the filter (an untidy ERP
+        /// whose list ignores parameters it does not know).
+        case searchIgnoringFilter
+        /// No way to ask: neither route exists (404 "no such endpoint", as for any unknown path).
+        case none
+    }
+
+    /// What a repeated `Idempotency-Key` with the same body gets, when keys are honoured.
+    public enum RepeatAnswer: Sendable, Equatable {
+        /// 200 with the record the first request made (Stripe's way; the spec's first option).
+        case firstRecord
+        /// 409 with the first record's id (the spec's second option).
+        case conflict
+    }
+
     public struct Settings: Sendable {
         public var auth: Auth = .bearer("erp-sandbox-key")
         /// Where the API lives, with a trailing slash.
         public var basePath = "/api/v2/"
+        /// Off: the header is ignored and a repeat makes a second document, as most real ERPs do.
+        /// On: a POST without the header is refused (400), a repeat is answered per
+        /// `repeatAnswer`, and a key reused with another body is a 422.
         public var honoursIdempotencyKey = true
-        /// Largest `page_size` accepted on `stocks`.
+        public var repeatAnswer = RepeatAnswer.firstRecord
+        public var orderLookup = OrderLookup.record
+        /// Fraction digits the ERP books money with; more on `total`, `shipping` or a price is a 422.
+        public var moneyDecimals = 2
+        /// Largest `page_size` served on `stocks` and `prices`.
         public var maxPageSize = 1000
+        /// Above `maxPageSize`: false refuses with 400; true serves `maxPageSize` rows without a
+        /// word, as real ERPs do (Logo, SAP B1).
+        public var capsPageSizeSilently = false
+        /// Rows in a list answer that names no size (Logo lists 25); nil serves the whole list.
+        public var defaultPageSize: Int?
+        /// `X-Total-Count` on list answers.
+        public var sendsTotalCount = true
+        /// `Link: </api/v2/stocks?after=CODE>; rel="next"` on every list page but the last, a
+        /// keyset cursor that neither skips nor repeats rows when the list moves while read.
+        public var sendsNextLinks = false
+        /// New product codes that appear while a list is read: after each page served, this many
+        /// codes sorting before everything are added (with stock 1), shifting later pages.
+        public var codesAddedPerPage = 0
 
         public init() {}
     }
@@ -41,7 +82,10 @@ public final class ERPSandbox: Sendable {
         var sortedCodes: [String]?
         var prices: [String: Decimal] = [:]
         var orders: [CreatedOrder] = []
-        var idempotency: [String: String] = [:]
+        /// Idempotency-Key → the document it made and the body that made it.
+        var idempotency: [String: (documentNumber: String, body: JSON)] = [:]
+        /// How many codes `codesAddedPerPage` has added so far.
+        var codesAdded = 0
         var customers: [String: (id: String, body: JSON)] = [:]
         var shipments: [(orderID: String, carrier: String, tracking: String, at: Date)] = []
     }
@@ -53,10 +97,11 @@ public final class ERPSandbox: Sendable {
         state = ERPStateBox(State(settings: settings))
         var router = SandboxRouter()
         ERPRoutes(state: state).register(on: &router, basePath: settings.basePath)
-        sandbox = Sandbox(name: "erp-rest", router: router, seed: seed) { _ in
-            .json(404, ["error": ["code": "NOT_FOUND", "message": "no such endpoint"]])
-        }
+        sandbox = Sandbox(name: "erp-rest", router: router, seed: seed) { _ in Self.noSuchEndpoint }
     }
+
+    /// What any path the ERP does not serve gets: the same 404 a missing lookup route gives.
+    static let noSuchEndpoint = SandboxResponse.json(404, ["error": ["code": "NOT_FOUND", "message": "no such endpoint"]])
 
     public var settings: Settings { state.withLock { $0.settings } }
 
