@@ -5,7 +5,7 @@ import KopruCore
 /// lenient `JSON` accessors (which turn numbers into strings and numeric strings into numbers):
 /// a total sent as `"12.5"` or a code sent as `801452` where text is due is a wrong type here,
 /// reported with the field's path so each sandbox can answer in its system's own words.
-public struct WireReader: Sendable {
+public enum WireReader {
     public enum Expected: String, Sendable {
         case string, integer, number, boolean, object, array
     }
@@ -18,80 +18,6 @@ public struct WireReader: Sendable {
         public let found: String
 
         public var description: String { "\(field): expected \(expected.rawValue), got \(found)" }
-    }
-
-    public let value: JSON
-    /// This value's path from the body's root (`items[0]`), empty at the root.
-    public let path: String
-
-    public init(_ value: JSON, path: String = "") {
-        self.value = value
-        self.path = path
-    }
-
-    func field(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
-
-    func wrong(_ key: String, _ expected: Expected, _ found: JSON) -> WrongType {
-        let text = String(decoding: found.data.prefix(60), as: UTF8.self)
-        return WrongType(field: field(key), expected: expected, found: text)
-    }
-
-    /// Nil when absent or `null`; the callers decide what is required.
-    func present(_ key: String) -> JSON? {
-        guard let member = value[key], !member.isNull else { return nil }
-        return member
-    }
-
-    public func string(_ key: String) throws(WrongType) -> String? {
-        guard let member = present(key) else { return nil }
-        guard case .string(let text) = member else { throw wrong(key, .string, member) }
-        return text
-    }
-
-    public func integer(_ key: String) throws(WrongType) -> Int? {
-        guard let member = present(key) else { return nil }
-        guard case .number(let number) = member, number == number.rounded(scale: 0, .halfEven), let whole = Int(number.plainString)
-        else { throw wrong(key, .integer, member) }
-        return whole
-    }
-
-    public func number(_ key: String) throws(WrongType) -> Decimal? {
-        guard let member = present(key) else { return nil }
-        guard case .number(let number) = member else { throw wrong(key, .number, member) }
-        return number
-    }
-
-    public func boolean(_ key: String) throws(WrongType) -> Bool? {
-        guard let member = present(key) else { return nil }
-        guard case .bool(let flag) = member else { throw wrong(key, .boolean, member) }
-        return flag
-    }
-
-    public func object(_ key: String) throws(WrongType) -> WireReader? {
-        guard let member = present(key) else { return nil }
-        guard case .object = member else { throw wrong(key, .object, member) }
-        return WireReader(member, path: field(key))
-    }
-
-    /// The elements, each with its own path (`items[2]`).
-    public func array(_ key: String) throws(WrongType) -> [WireReader]? {
-        guard let member = present(key) else { return nil }
-        guard case .array(let elements) = member else { throw wrong(key, .array, member) }
-        return elements.enumerated().map { WireReader($0.element, path: "\(field(key))[\($0.offset)]") }
-    }
-
-    /// Checks every listed field that is present has its type: a whole body in one call.
-    public func check(_ fields: [(String, Expected)]) throws(WrongType) {
-        for (key, expected) in fields {
-            switch expected {
-            case .string: _ = try string(key)
-            case .integer: _ = try integer(key)
-            case .number: _ = try number(key)
-            case .boolean: _ = try boolean(key)
-            case .object: _ = try object(key)
-            case .array: _ = try array(key)
-            }
-        }
     }
 
     /// Checks every value whose path the schema lists, anywhere in the body. Paths are dotted,
