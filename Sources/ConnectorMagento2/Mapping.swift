@@ -4,7 +4,10 @@ import KopruCore
 
 /// Magento's wire shapes ⇄ the hub's values. Prices: `price_incl_tax` is what the customer
 /// paid per unit (our `OrderLine.unitPrice` includes VAT); children of configurable products
-/// are skipped so each line is counted once, under the SKU the customer bought.
+/// are skipped so each line is counted once: the configurable parent item carries the price,
+/// quantity, tax and discount, under the SKU of the simple product chosen (Magento gives the
+/// parent its child's SKU). Amounts are read in the order currency (`order_currency_code`),
+/// never from the `base_*` twins in the website's currency.
 enum Magento2Mapping {
     /// Magento's `YYYY-MM-DD HH:MM:SS`, in UTC (how it stores and compares timestamps).
     static func time(_ date: Date) -> String {
@@ -43,6 +46,41 @@ enum Magento2Mapping {
         return Money(amount, currency)
     }
 
+    /// A row's discount with VAT included, as the canonical line carries it. Magento states
+    /// `discount_amount` with tax when the store applies discounts to prices including tax (it
+    /// then hides the discount's tax in `discount_tax_compensation_amount`), and without tax
+    /// otherwise (no hidden tax): that one is grossed up by the row's rate and rounded half away
+    /// from zero to the currency's minor units, as Magento rounds. A store taxing before the
+    /// discount is not read this way; its rows then miss by more than rounding and are refused.
+    static func discount(_ amount: Decimal, hiddenTax: Decimal, taxPercent: Decimal, _ currency: Currency) -> Money {
+        guard amount != 0, hiddenTax == 0, taxPercent != 0 else { return Money(amount, currency) }
+        return Money(amount * (100 + taxPercent) / 100, currency).rounded(.halfAwayFromZero)
+    }
+
+    /// What Magento charges for a row: its grand total is the sum of these and the shipping.
+    static func rowCharged(_ item: JSON, _ currency: Currency) -> Money? {
+        guard let net = item["row_total"]?.decimal, let tax = item["tax_amount"]?.decimal else { return nil }
+        let hidden = item["discount_tax_compensation_amount"]?.decimal ?? 0
+        return Money(net + tax + hidden - (item["discount_amount"]?.decimal ?? 0), currency)
+    }
+
+    /// What the customer pays for shipping, VAT included, after the shipping discount.
+    static func shippingCharged(_ json: JSON, _ currency: Currency) -> Money {
+        guard let net = json["shipping_amount"]?.decimal, let tax = json["shipping_tax_amount"]?.decimal else {
+            return Money(json["shipping_incl_tax"]?.decimal ?? 0, currency)
+        }
+        let hidden = json["shipping_discount_tax_compensation_amount"]?.decimal ?? 0
+        return Money(net + tax + hidden - (json["shipping_discount_amount"]?.decimal ?? 0), currency)
+    }
+
+    /// The shipping discount with VAT included: the gross charge less what is paid.
+    static func shippingDiscount(_ json: JSON, _ currency: Currency) -> Money {
+        guard let gross = json["shipping_incl_tax"]?.decimal, (json["shipping_discount_amount"]?.decimal ?? 0) != 0 else {
+            return .zero(currency)
+        }
+        return Money(gross - shippingCharged(json, currency).amount, currency)
+    }
+
     static func address(_ json: JSON?, field: String) throws(ConnectorError) -> Address {
         guard let json, case .object = json else { throw .permanent("is missing", field: field) }
         let street = (json["street"]?.array ?? []).compactMap(\.string)
@@ -64,19 +102,23 @@ enum Magento2Mapping {
             throw .permanent("is not an ISO currency", field: "order_currency_code")
         }
         var lines: [OrderLine] = []
+        var charged: [Money?] = []
         for (index, item) in (json["items"]?.array ?? []).enumerated() where item["parent_item_id"]?.isNull ?? true {
             let field = "items[\(index)]"
             guard let sku = item["sku"]?.string, !sku.isEmpty else { throw .permanent("is missing", field: "\(field).sku") }
             guard let quantity = item["qty_ordered"]?.int else {
                 throw .permanent("is not a whole number", field: "\(field).qty_ordered")
             }
+            let rate = item["tax_percent"]?.decimal ?? 20
             lines.append(
                 OrderLine(
                     sku: SKU(sku), name: item["name"]?.string ?? sku, quantity: quantity,
                     unitPrice: try money(item["price_incl_tax"] ?? item["price"], currency, field: "\(field).price_incl_tax"),
-                    discount: Money(item["discount_amount"]?.decimal ?? 0, currency),
-                    vatRatePercent: item["tax_percent"]?.decimal ?? 20,
-                    unitWeightKg: item["weight"]?.decimal.flatMap { $0 > 0 ? $0 : nil }))
+                    discount: discount(
+                        item["discount_amount"]?.decimal ?? 0, hiddenTax: item["discount_tax_compensation_amount"]?.decimal ?? 0,
+                        taxPercent: rate, currency),
+                    vatRatePercent: rate, unitWeightKg: item["weight"]?.decimal.flatMap { $0 > 0 ? $0 : nil }))
+            charged.append(rowCharged(item, currency))
         }
         let billing = try address(json["billing_address"], field: "billing_address")
         let shippingJSON = json["extension_attributes"]?["shipping_assignments"]?[0]?["shipping"]?["address"]
@@ -92,9 +134,10 @@ enum Magento2Mapping {
                 email: json["customer_email"]?.string, firstName: json["customer_firstname"]?.string ?? billing.firstName,
                 lastName: json["customer_lastname"]?.string ?? billing.lastName, phone: billing.phone),
             billingAddress: billing, shippingAddress: shipping, lines: lines,
-            shippingCost: Money(json["shipping_incl_tax"]?.decimal ?? json["shipping_amount"]?.decimal ?? 0, currency),
+            shippingCost: shippingCharged(json, currency), shippingDiscount: shippingDiscount(json, currency),
             grandTotal: try money(json["grand_total"], currency, field: "grand_total"),
-            paymentMethod: json["payment"]?["method"]?.string)
+            paymentMethod: json["payment"]?["method"]?.string
+        ).reconcilingRounding(rowTotals: charged)
         return FeedItem(
             record: order, externalID: "\(entityID)", version: updatedText ?? "",
             position: FeedPosition(updatedAt: updated, id: Int64(entityID)))

@@ -33,11 +33,21 @@ struct HorozRoutes: Sendable {
         route("GET", "/listCounties", listCounties)
         route("POST", "/createPaysSupplierShipping") { create($0, supplierPays: true) }
         route("POST", "/createShipping") { create($0, supplierPays: false) }
-        route("POST", "/cancelPaysSupplierShipping", cancelShipping)
-        route("POST", "/cancelShipping", cancelShipping)
-        route("POST", "/createBarcode", createBarcode)
-        route("POST", "/cancelBarcode", cancelBarcode)
+        route("POST", "/cancelPaysSupplierShipping", typed(cancelShipping))
+        route("POST", "/cancelShipping", typed(cancelShipping))
+        route("POST", "/createBarcode", typed(createBarcode))
+        route("POST", "/cancelBarcode", typed(cancelBarcode))
         route("GET", "/listShippingDetails/:number", listShippingDetails)
+    }
+
+    /// A method whose body holds only `requestNumber` (and `atfId`), read by type first.
+    func typed(_ handler: @escaping @Sendable (SandboxRequest) -> SandboxResponse) -> @Sendable (SandboxRequest) -> SandboxResponse {
+        { request in
+            if let body = request.json, let refusal = Self.wrongType(body, schema: HorozWireTypes.byRequestNumber, key: nil) {
+                return refusal
+            }
+            return handler(request)
+        }
     }
 
     static func answer(_ status: Int, _ code: String, _ message: String, wrapped: Bool = true, extra: [String: JSON] = [:])
@@ -71,10 +81,14 @@ struct HorozRoutes: Sendable {
         guard let body = request.json, let object = body.object else {
             return Self.refuse(Placeholder.invalidJSON, "GEÇERSİZ İSTEK: GÖVDE JSON NESNESİ OLMALIDIR")
         }
-        guard let requestNumber = object["requestNumber"]?.string, !requestNumber.isEmpty else {
+        if let refusal = Self.wrongType(body, schema: HorozWireTypes.create, key: object["requestNumber"]?.string) { return refusal }
+        guard case .string(let requestNumber) = object["requestNumber"], !requestNumber.isEmpty else {
             return Self.refuse("ERR-20002", "EKSİK PARAMETRE: TALEP NUMARASI")
         }
         let key = requestNumber
+        guard case .string(let reference) = object["customerRefNo"], !reference.trimmingCharacters(in: .whitespaces).isEmpty else {
+            return Self.refuse("ERR-20002", "EKSİK PARAMETRE: customerRefNo", key: key)
+        }
         for (field, limit) in Self.stringLimits {
             if let text = object[field]?.string, text.count > limit {
                 return Self.refuse("ERR-20002", "GİRİLEN DEĞER ÇOK UZUN: \(field)", key: key)
@@ -100,7 +114,8 @@ struct HorozRoutes: Sendable {
         return state.withLock { state -> SandboxResponse in
             // Checked again under the lock that stores: two sends at once must not both succeed.
             if let repeated = Self.repeated(requestNumber, in: state) { return repeated }
-            if let field = brokenPlace(object, isReturn: isReturn, counties: state.counties) {
+            if let (field, value) = brokenPlace(object, isReturn: isReturn, counties: state.counties) {
+                let hint = state.dotlessPlaceNames[value].map { " (TÜRKÇE BÜYÜK HARF: \($0))" } ?? ""
                 if state.broken.contains(requestNumber) {
                     return Self.refuse(
                         "ERR-20071",
@@ -108,13 +123,22 @@ struct HorozRoutes: Sendable {
                         key: key)
                 }
                 state.broken.insert(requestNumber)
-                return Self.refuse(Placeholder.brokenCityCounty, "GEÇERSİZ İL/İLÇE BİLGİSİ: \(field)", key: key)
+                return Self.refuse(Placeholder.brokenCityCounty, "GEÇERSİZ İL/İLÇE BİLGİSİ\(hint): \(field)", key: key)
             }
             state.broken.remove(requestNumber)
             state.records[requestNumber] = HorozSandbox.Record(
                 requestNumber: requestNumber, shippingType: shippingType, body: body, createdAt: Date())
             return Self.answer(200, "STA-100", "Kayit islemi basarili").keyed(key, effect: "created")
         }
+    }
+
+    /// The seed's field table gives each field a type; another JSON type is refused, naming it.
+    static func wrongType(_ body: JSON, schema: [String: WireReader.Expected], key: String?) -> SandboxResponse? {
+        do { try WireReader.check(body, schema: schema) } catch {
+            let expected = HorozWireTypes.typeNames[error.expected] ?? error.expected.rawValue
+            return refuse(Placeholder.wrongType, "GEÇERSİZ VERİ TİPİ: \(error.field) (\(expected) OLMALIDIR)", key: key)
+        }
+        return nil
     }
 
     /// ERR-20003, echoing the key as the seed shows it.
@@ -193,11 +217,26 @@ struct HorozRoutes: Sendable {
                 if case .string(let text) = value { fields.append(("shippingDetail[\(index)].\(name)", text)) }
             }
         }
-        for (name, text) in fields.sorted(by: { $0.0 < $1.0 }) where text.contains(where: \.isLowercase) {
+        let sorted = fields.sorted(by: { $0.0 < $1.0 })
+        for (name, text) in sorted where text.contains(where: \.isLowercase) {
             return Self.refuse(Placeholder.lowerCase, "ALANLAR BÜYÜK HARF İLE GİRİLMELİDİR: \(name)", key: key)
+        }
+        // Upper case without Turkish rules drops the dot of İ (`ISTANBUL`, `ŞIŞLI`); a place name
+        // spelled so in a title or an address is caught. City and county fields are left to the
+        // county list, which the real service checks them against (and remembers, ERR-20071).
+        let naive = state.withLock { $0.dotlessPlaceNames }
+        for (name, text) in sorted where !Self.placeFields.contains(name) {
+            for word in text.split(whereSeparator: { !$0.isLetter }) {
+                if let proper = naive[String(word)] {
+                    return Self.refuse(
+                        Placeholder.lowerCase, "TÜRKÇE BÜYÜK HARF KURALI (İ): \(name): \(word) YERİNE \(proper)", key: key)
+                }
+            }
         }
         return nil
     }
+
+    static let placeFields: Set<String> = ["senderCity", "senderCounty", "recipientCity", "recipientCounty"]
 
     func checkDates(_ object: [String: JSON], key: String) -> SandboxResponse? {
         var days: [String: Date] = [:]
@@ -225,22 +264,24 @@ struct HorozRoutes: Sendable {
         return date
     }
 
-    /// The first city/county field not in the list, checking both sides where they are filled.
-    func brokenPlace(_ object: [String: JSON], isReturn: Bool, counties: [String: Set<String>]) -> String? {
+    /// The first city/county field not in the list and its value, checking both sides where
+    /// they are filled.
+    func brokenPlace(_ object: [String: JSON], isReturn: Bool, counties: [String: Set<String>]) -> (String, String)? {
         for side in ["sender", "recipient"] {
             let city = object["\(side)City"]?.string ?? ""
             let county = object["\(side)County"]?.string ?? ""
             if city.isEmpty && county.isEmpty { continue }
-            guard let known = counties[city] else { return "\(side)City" }
-            if !known.contains(county) { return "\(side)County" }
+            guard let known = counties[city] else { return ("\(side)City", city) }
+            if !known.contains(county) { return ("\(side)County", county) }
         }
         return nil
     }
 
     // MARK: Cancel, labels, tracking
 
+    /// The body's `requestNumber`, only when it is a non-empty JSON string.
     func requestNumber(_ request: SandboxRequest) -> String? {
-        guard let number = request.json?["requestNumber"]?.string, !number.isEmpty else { return nil }
+        guard case .string(let number) = request.json?["requestNumber"], !number.isEmpty else { return nil }
         return number
     }
 
@@ -287,7 +328,7 @@ struct HorozRoutes: Sendable {
     }
 
     func cancelBarcode(_ request: SandboxRequest) -> SandboxResponse {
-        guard let number = requestNumber(request), let atf = request.json?["atfId"]?.string else {
+        guard let number = requestNumber(request), case .string(let atf) = request.json?["atfId"] else {
             return Self.refuse("ERR-20002", "EKSİK PARAMETRE: atfId / TALEP NUMARASI")
         }
         return state.withLock { state in

@@ -36,6 +36,8 @@ public final class HorozSandbox: Sendable {
         public static let brokenCityCounty = "ERR-20096"
         public static let notFound = "ERR-20097"
         public static let notCancellable = "ERR-20098"
+        /// A field sent with another JSON type than the seed's table gives (a number as text).
+        public static let wrongType = "ERR-20099"
     }
 
     /// A shipment order Horoz holds.
@@ -53,6 +55,8 @@ public final class HorozSandbox: Sendable {
     struct State {
         var settings: Settings
         var counties: [String: Set<String>]
+        /// Place names as a locale-free upper-casing spells them (`ISTANBUL`), to the real name.
+        var dotlessPlaceNames: [String: String] = [:]
         var records: [String: Record] = [:]
         /// Request numbers once sent with a city/county not in the list (ERR-20071's memory).
         var broken: Set<String> = []
@@ -66,7 +70,13 @@ public final class HorozSandbox: Sendable {
     public init(settings: Settings = .init(), seed: UInt64 = 4) {
         var counties: [String: Set<String>] = [:]
         for (city, county) in TurkishCounties.all { counties[city, default: []].insert(county) }
-        state = HorozStateBox(State(settings: settings, counties: counties))
+        var initial = State(settings: settings, counties: counties)
+        let names = Set(counties.keys).union(counties.values.joined())
+        for name in names where name.contains("İ") {
+            let dotless = name.replacingOccurrences(of: "İ", with: "I")
+            if !names.contains(dotless) { initial.dotlessPlaceNames[dotless] = name }
+        }
+        state = HorozStateBox(initial)
         var router = SandboxRouter()
         HorozRoutes(state: state).register(on: &router)
         sandbox = Sandbox(name: "horoz", router: router, seed: seed) { _ in

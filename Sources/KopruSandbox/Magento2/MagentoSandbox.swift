@@ -57,11 +57,42 @@ public final class MagentoSandbox: Sendable {
         public var taxPercent: Decimal
         /// Per unit, kg (Magento's item `weight`); nil: the product has none.
         public var weight: Decimal?
+        /// Set when the customer chose this simple product as a variant of a configurable one:
+        /// the order then holds the configurable parent item (this name, the variant's SKU, all
+        /// the money) and the simple child (`parent_item_id`, no money), as Magento stores them.
+        public var parentName: String?
 
-        public init(sku: String, name: String, quantity: Int, price: Decimal, taxPercent: Decimal = 20, weight: Decimal? = nil) {
+        public init(
+            sku: String, name: String, quantity: Int, price: Decimal, taxPercent: Decimal = 20, weight: Decimal? = nil,
+            parentName: String? = nil
+        ) {
             (self.sku, self.name, self.quantity, self.price, self.taxPercent) = (sku, name, quantity, price, taxPercent)
-            self.weight = weight
+            (self.weight, self.parentName) = (weight, parentName)
         }
+    }
+
+    /// The store view's currency, tax and cart-rule settings an order was placed under.
+    public struct Pricing: Sendable {
+        /// `order_currency_code`: what the customer saw and paid; every non-`base_` amount is in it.
+        public var currency = "TRY"
+        /// `base_currency_code`, the website's; `base_*` amounts are the order's × `baseRate`,
+        /// each rounded on its own (so they need not add up exactly, as in Magento).
+        public var baseCurrency = "TRY"
+        public var baseRate: Decimal = 1
+        /// A cart rule (coupon) taking this percentage off every row.
+        public var couponPercent: Decimal = 0
+        public var couponCode: String?
+        /// The same rule applied to shipping (100: free shipping).
+        public var shippingDiscountPercent: Decimal = 0
+        /// *Apply Discount On Prices*: including tax, or excluding it (Magento's default).
+        public var discountIncludesTax = true
+        public var shippingTaxPercent: Decimal = 20
+        public var storeID = 1
+        /// An Adobe Commerce gift card paying part of the order (`gift_cards_amount`): it lowers
+        /// `grand_total` without touching any row, so the rows no longer add up to it.
+        public var giftCardAmount: Decimal = 0
+
+        public init() {}
     }
 
     public struct NewOrder: Sendable {
@@ -72,6 +103,9 @@ public final class MagentoSandbox: Sendable {
         public var state = "processing"
         public var status = "processing"
         public var paymentMethod = "checkmo"
+        public var pricing = Pricing()
+        /// Invoiced at placement (a captured online payment); an offline payment is invoiced later.
+        public var invoiced = false
         /// Pins `created_at`/`updated_at` (e.g. many orders in one second); default: now.
         public var at: Date?
         /// False: the row exists but its transaction has not committed, so lists do not show it yet.
@@ -91,9 +125,10 @@ public final class MagentoSandbox: Sendable {
         var updatedAt: String
         var email: String
         var address: Address
-        var lines: [(itemID: Int, line: OrderLine, shipped: Int)]
+        var lines: [(itemID: Int, line: OrderLine, shipped: Int, invoiced: Int)]
         var shipping: Decimal
         var paymentMethod: String
+        var pricing: Pricing
         var committed: Bool
         var histories: [(id: Int, comment: String, status: String?, createdAt: String)] = []
     }
@@ -128,6 +163,7 @@ public final class MagentoSandbox: Sendable {
         var nonces: Set<String> = []
         var bulks: [String: (submittedAt: Date, operations: [BulkOperation])] = [:]
         var shipments: [(id: Int, orderID: Int, tracks: [JSON], items: [JSON])] = []
+        var invoices: [(id: Int, orderID: Int)] = []
         var nextHistoryID = 1
         var stockRowsApplied = 0
         var credentials: Credentials
@@ -182,15 +218,17 @@ public final class MagentoSandbox: Sendable {
             state.nextEntityID += 1
             let at = MagentoTime.format(order.at ?? now())
             var itemID = id * 100
-            let lines = order.lines.map { line -> (Int, OrderLine, Int) in
+            let lines = order.lines.map { line -> (Int, OrderLine, Int, Int) in
                 itemID += 1
-                return (itemID, line, 0)
+                let parent = itemID
+                if line.parentName != nil { itemID += 1 }  // the configurable's child is parent + 1
+                return (parent, line, 0, order.invoiced ? line.quantity : 0)
             }
             let increment = String(format: "%09d", 100_000 + id)
             state.orders[id] = Order(
                 entityID: id, incrementID: increment, state: order.state, status: order.status, createdAt: at, updatedAt: at,
                 email: order.email, address: order.address, lines: lines, shipping: order.shipping,
-                paymentMethod: order.paymentMethod, committed: order.committed)
+                paymentMethod: order.paymentMethod, pricing: order.pricing, committed: order.committed)
             return (id, increment)
         }
     }
@@ -213,6 +251,11 @@ public final class MagentoSandbox: Sendable {
     }
 
     public func orderState(entityID: Int) -> String? { state.withLock { $0.orders[entityID]?.state } }
+
+    /// The order as `GET /V1/orders/{id}` shows it.
+    public func renderedOrder(entityID: Int) -> JSON? {
+        state.withLock { $0.orders[entityID].map { .object(MagentoRoutes.render($0)) } }
+    }
 
     public var orderIDs: [Int] { state.withLock { $0.orders.keys.sorted() } }
 
