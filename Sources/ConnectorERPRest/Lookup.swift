@@ -131,3 +131,9 @@ extension RESTERPConnector {
         return .lookup
     }
 }
+
+extension RESTERPConnector: ConnectionChecks {
+    public var resendIsSafe: Bool { deliveryConfirmation == .idempotencyKey }
+    public func checkBeforeSaving() async throws { _ = try await probeLookup() }
+    public var warnings: [String] { deliveryWarning.map { [$0] } ?? [] }
+}

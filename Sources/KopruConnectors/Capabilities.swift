@@ -58,6 +58,10 @@ public protocol OrderSink: Sendable {
     func createOrder(_ order: Order, idempotencyKey: String) async throws -> String
     /// After an ambiguous outcome: does the target already hold this order? Its id if so.
     func findOrder(_ order: Order, idempotencyKey: String) async throws -> String?
+    /// True where sending an order again with the same idempotency key cannot double it (the
+    /// target answers a repeat with the first record, or "already there"): such a sink is not
+    /// asked before a resend, there being nothing to ask, and its last attempt may send.
+    var resendIsSafe: Bool { get }
 }
 
 /// Notes on an order where the merchant sees them (Magento's status history).
@@ -214,4 +218,18 @@ public protocol CarrierTracking: Sendable {
     var carrierTitle: String { get }
     /// Nil when the carrier does not know the reference.
     func tracking(reference: String) async throws -> TrackingState?
+}
+
+/// A connector that can say more about its connection than its settings do: asked when the
+/// connection is saved (a refusal is a `ConnectorError` naming the setting) and shown in the
+/// connection's health while a warning stands (e.g. an ERP whose lost answers cannot be checked).
+public protocol ConnectionChecks: Sendable {
+    /// Probes the target; throws a permanent error naming the setting that cannot work.
+    func checkBeforeSaving() async throws
+    /// What the operator must know about this connection now; empty when nothing.
+    var warnings: [String] { get }
+}
+
+extension OrderSink {
+    public var resendIsSafe: Bool { false }
 }

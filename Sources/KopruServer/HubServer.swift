@@ -16,12 +16,18 @@ public struct HubServerDependencies: Sendable {
     public var now: @Sendable () -> Date
     /// The configured flows (the tracking route finds an order's shipping flow in them).
     public var flows: FlowCatalog
+    /// What the connection's connector says of it: with `probe` (a save) it may ask the target
+    /// and throws a `ConnectorError` naming the setting that cannot work; it returns the warnings
+    /// its health shows.
+    public var checkConnection: @Sendable (_ connection: Connection, _ probe: Bool) async throws -> [String]
 
     public init(
         store: any Store, webhooks: WebhookIntake.Configuration = .init(),
         makeLogger: @escaping @Sendable (String) -> Logger = { Logger(label: $0) }, now: @escaping @Sendable () -> Date = { Date() },
-        flows: FlowCatalog = FlowCatalog([])
+        flows: FlowCatalog = FlowCatalog([]),
+        checkConnection: @escaping @Sendable (_ connection: Connection, _ probe: Bool) async throws -> [String] = { _, _ in [] }
     ) {
+        self.checkConnection = checkConnection
         self.flows = flows
         self.store = store
         self.webhooks = webhooks
@@ -75,7 +81,10 @@ public func buildRouter(_ dependencies: HubServerDependencies) -> Router<HubRequ
     }
 
     let api = router.group("api").add(middleware: BearerAuthMiddleware(store: store))
-    IntegrationRoutes(store: store, directory: directory, now: dependencies.now, flows: dependencies.flows).add(to: api)
+    IntegrationRoutes(
+        store: store, directory: directory, now: dependencies.now, flows: dependencies.flows,
+        checkConnection: dependencies.checkConnection
+    ).add(to: api)
     JobRoutes(store: store, now: dependencies.now).add(to: api)
     return router
 }

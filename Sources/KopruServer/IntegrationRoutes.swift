@@ -12,6 +12,7 @@ struct IntegrationRoutes: Sendable {
     let directory: ConnectionDirectory
     let now: @Sendable () -> Date
     let flows: FlowCatalog
+    let checkConnection: @Sendable (_ connection: Connection, _ probe: Bool) async throws -> [String]
 
     func add(to group: RouterGroup<HubRequestContext>) {
         group.get("integrations") { _, _ in try await self.list() }
@@ -25,7 +26,7 @@ struct IntegrationRoutes: Sendable {
     }
 
     private func list() async throws -> Response {
-        .json(["integrations": try await store.connections().map(ConnectionView.init)])
+        .json(["integrations": try await store.connections().map { ConnectionView($0) }])
     }
 
     private func connection(_ context: HubRequestContext) async throws -> Connection {
@@ -37,7 +38,8 @@ struct IntegrationRoutes: Sendable {
     }
 
     private func show(_ context: HubRequestContext) async throws -> Response {
-        .json(ConnectionView(try await connection(context)))
+        let connection = try await connection(context)
+        return .json(ConnectionView(connection, warnings: try await warnings(connection, probe: false)))
     }
 
     /// Creates or updates. Takes `{"id", "name", "active", "settings": {}, "secrets": {}}`, and
@@ -95,9 +97,23 @@ struct IntegrationRoutes: Sendable {
         do { _ = try RetryPolicy.from(settings: connection.settings) } catch {
             throw APIError.invalid(error.message, field: "settings.\(error.field)")
         }
+        let warnings = try await warnings(connection, probe: true)
         try await store.saveConnection(connection, now: now())
         directory.invalidate()
-        return .json(ConnectionView(connection), status: existing == nil ? .created : .ok)
+        return .json(ConnectionView(connection, warnings: warnings), status: existing == nil ? .created : .ok)
+    }
+
+    /// The connector's word on the connection. On a save it probes the target: a setting that
+    /// cannot work is a 422 naming it; a target that cannot be reached now is saved with a warning.
+    private func warnings(_ connection: Connection, probe: Bool) async throws -> [String] {
+        do {
+            return try await checkConnection(connection, probe)
+        } catch let error as ConnectorError where error.disposition == .permanent {
+            guard probe else { return [error.description] }
+            throw APIError.invalid(error.message, field: error.field ?? "settings")
+        } catch {
+            return ["could not check the connection with its system: \(error)"]
+        }
     }
 
     private static func checkKey(_ key: String, field: String) throws {

@@ -106,6 +106,13 @@ enum OpenAPIDocument {
           "type": {
             "type": "string"
           },
+          "warnings": {
+            "description": "What the operator must know about this connection now, e.g. an ERP whose lost answers cannot be checked",
+            "items": {
+              "type": "string"
+            },
+            "type": "array"
+          },
           "webhookPath": {
             "type": "string"
           }

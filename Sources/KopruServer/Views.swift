@@ -46,8 +46,11 @@ struct ConnectionView: Encodable, Sendable {
     var settings: [String: String]
     var secrets: [String: String]
     var webhookPath: String
+    /// What the operator must know about this connection (e.g. lost answers it cannot check).
+    var warnings: [String]
 
-    init(_ connection: Connection) {
+    init(_ connection: Connection, warnings: [String] = []) {
+        self.warnings = warnings
         id = connection.id.rawValue
         type = connection.type
         name = connection.name

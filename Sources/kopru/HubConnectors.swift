@@ -37,6 +37,15 @@ final class HubConnectors: Sendable {
         return MiddlewareTransport(transport, middleware: [RateBudgetMiddleware(budget: budget, connection: connection.id, limits: limits)])
     }
 
+    /// The connector's word on a connection (`ConnectionChecks`), for the admin API: probes the
+    /// target on a save, and gives the warnings its health shows. Types without a connector in
+    /// this build, or settings it cannot build from, have nothing to add here.
+    func check(_ connection: Connection, probe: Bool) async throws -> [String] {
+        guard let checks = (try? connector(for: connection)) as? any ConnectionChecks else { return [] }
+        if probe { try await checks.checkBeforeSaving() }
+        return checks.warnings
+    }
+
     func connector(for connection: Connection) throws -> any Sendable {
         if let cached = cache.withLock({ $0[connection] }) { return cached }
         let made: any Sendable

@@ -42,9 +42,10 @@ struct Serve: AsyncParsableCommand {
         try await Runtime.applyConnections(configuration, to: store)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if role != .worker {
+            let checks = HubConnectors()
             let dependencies = HubServerDependencies(
                 store: store, webhooks: .init(bodyLimit: configuration.webhookBodyLimitBytes),
-                flows: Runtime.flowCatalog(configuration))
+                flows: Runtime.flowCatalog(configuration), checkConnection: { try await checks.check($0, probe: $1) })
             let host = configuration.httpHost
             let application = buildApplication(dependencies, host: host, port: configuration.httpPort) { port in
                 // Scripts (and the benchmark) read this line to learn the port when it was 0.

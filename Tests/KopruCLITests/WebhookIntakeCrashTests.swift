@@ -135,19 +135,6 @@ struct WebhookIntakeCrashTests {
         #expect(rows == count, "\(rows) stored events for \(count) deliveries")
     }
 
-    func freeLoopbackPort() throws -> Int {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var bound = address
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
-        return Int(UInt16(bigEndian: bound.sin_port))
-    }
-
     /// Counted with the sqlite3 shell, apart from the store's own code.
     func sqliteCount(_ database: String, _ sql: String) throws -> Int {
         let process = Process()

@@ -206,11 +206,12 @@ struct Delivery {
 /// The one way a flow writes a record that is not idempotent on its target: once any attempt of
 /// the job ended without an answer (`outcomeUncertain`, kept across releases and replays), every
 /// later one asks the target first and binds what it finds; otherwise it creates, counting
-/// "already there" as done. A final check only asks.
+/// "already there" as done. A final check only asks. A sink whose resend cannot double (an
+/// honoured idempotency key) is never asked: it sends again.
 func deliver(
-    _ context: JobContext, find: () async throws -> String?, create: () async throws -> String
+    _ context: JobContext, resendIsSafe: Bool = false, find: () async throws -> String?, create: () async throws -> String
 ) async throws -> Delivery {
-    if let found = try await askFirst(context, find: find) {
+    if !resendIsSafe, let found = try await askFirst(context, find: find) {
         return Delivery(reference: found, how: "found on the target after an unanswered attempt")
     }
     do {

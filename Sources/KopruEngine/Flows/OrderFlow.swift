@@ -133,10 +133,10 @@ public struct OrderExportJob: JobHandler {
         let sink = try await environment.connectors.resolve(flow.target, as: (any OrderSink).self)
         let key = "\(flow.target.rawValue):\(order.source.externalNumber ?? order.source.externalID)"
         let delivery = try await deliver(
-            context, find: { try await sink.findOrder(order, idempotencyKey: key) },
+            context, resendIsSafe: sink.resendIsSafe, find: { try await sink.findOrder(order, idempotencyKey: key) },
             create: { try await sink.createOrder(order, idempotencyKey: key) })
         var reference = delivery.reference
-        if reference == nil { reference = try await sink.findOrder(order, idempotencyKey: key) }
+        if reference == nil, !sink.resendIsSafe { reference = try await sink.findOrder(order, idempotencyKey: key) }
         let how = delivery.how
         let ref = reference ?? key
         var effects: [StoreEffect] = [
