@@ -34,7 +34,8 @@ extension RESTERPConnector {
     public static func heldForOperator(_ number: String, because reason: String) -> ConnectorError {
         .permanent(
             "order \(number) may or may not have reached the ERP and is held for an operator: \(reason). "
-                + "Check the ERP for it, then replay the job (if it is not there) or discard it (if it is)",
+                + "Check the ERP for it; if it is not there, replay the job with `kopru jobs replay ID --not-at-target` "
+                + "(POST /api/dead-letters/ID/replay?notAtTarget=true); if it is, leave the dead letter",
             field: "settings.lookup")
     }
 

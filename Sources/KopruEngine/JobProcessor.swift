@@ -266,7 +266,11 @@ public final class JobProcessor: Service, Sendable {
                 outcome = .dead(reason: "\(givenUp); \(reason)")
             }
             var effects: [StoreEffect] = []
-            if case .dead(let reason) = outcome { effects = handler.deadLetterEffects(job, reason: reason, now: now()) }
+            if case .dead(let reason) = outcome {
+                var seen = job
+                seen.outcomeUncertain = job.outcomeUncertain || uncertain
+                effects = handler.deadLetterEffects(seen, reason: reason, now: now())
+            }
             if let connection = job.connection, let refused = error as? ConnectorError, refused.disposition == .authentication {
                 effects += authenticationAlert(connection: connection, error: refused)
             }

@@ -111,8 +111,11 @@ struct IntegrationRoutes: Sendable {
         } catch let error as ConnectorError where error.disposition == .permanent {
             guard probe else { return [error.description] }
             throw APIError.invalid(error.message, field: error.field ?? "settings")
+        } catch let error as ConnectorError {
+            return ["could not check the connection with its system: \(error.description)"]
         } catch {
-            return ["could not check the connection with its system: \(error)"]
+            // Only the error's kind: a transport error's text may carry the URL with its userinfo.
+            return ["could not check the connection with its system (\(type(of: error)))"]
         }
     }
 

@@ -14,7 +14,7 @@ struct JobRoutes: Sendable {
         group.get("jobs/:id") { _, context in try await self.show(context) }
         group.post("jobs/:id/retry") { _, context in try await self.retry(context) }
         group.get("dead-letters") { request, _ in try await self.list(request, statuses: [.dead]) }
-        group.post("dead-letters/:id/replay") { _, context in try await self.replay(context) }
+        group.post("dead-letters/:id/replay") { request, context in try await self.replay(request, context) }
         group.get("sync-runs") { request, _ in try await self.syncRuns(request) }
     }
 
@@ -61,9 +61,17 @@ struct JobRoutes: Sendable {
         return .json(JobView(try await Self.steer { try await store.retryNow(id, now: now()) }))
     }
 
-    private func replay(_ context: HubRequestContext) async throws -> Response {
+    /// `?notAtTarget=true`: the operator checked the target and the effect is not there, so the
+    /// job sends without asking first (the way out for a target that cannot be asked).
+    private func replay(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let id = try RequestParsing.jobID(context)
-        return .json(JobView(try await Self.steer { try await store.replayDeadLetter(id, now: now()) }))
+        let checked: Bool
+        switch request.uri.queryParameters["notAtTarget"].map(String.init) {
+        case nil, "false": checked = false
+        case "true": checked = true
+        default: throw APIError.badRequest("must be true or false", field: "notAtTarget", code: "invalid_query")
+        }
+        return .json(JobView(try await Self.steer { try await store.replayDeadLetter(id, now: now(), checkedAbsent: checked) }))
     }
 
     /// The store's not-found and wrong-state errors, as 404 and 409.

@@ -380,6 +380,15 @@ enum OpenAPIDocument {
               "format": "int64",
               "type": "integer"
             }
+          },
+          {
+            "description": "The operator checked the target and the effect is not there: the replay sends without asking first. Without it, a job whose earlier attempt went unanswered asks the target before sending.",
+            "in": "query",
+            "name": "notAtTarget",
+            "required": false,
+            "schema": {
+              "type": "boolean"
+            }
           }
         ],
         "responses": {

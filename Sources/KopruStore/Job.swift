@@ -198,6 +198,14 @@ public struct JobCompletion: Hashable, Sendable {
     /// This attempt ended without knowing whether its effect landed; the job remembers it.
     public var outcomeUncertain: Bool
 
+    /// The completion a store records when an effect could not be applied: a success means the
+    /// target acted although the hub recorded nothing of it (no binding), so a replay must ask.
+    public var afterFailedEffect: JobCompletion {
+        var failed = self
+        if outcome == .succeeded { failed.outcomeUncertain = true }
+        return failed
+    }
+
     public init(lease: Lease, outcome: JobOutcome, effects: [StoreEffect] = [], now: Date, outcomeUncertain: Bool = false) {
         self.outcomeUncertain = outcomeUncertain
         self.lease = lease

@@ -169,7 +169,7 @@ public final class MemoryStore: Store {
                     return .applied
                 } catch {
                     let reason = "store effect failed: \(error)"
-                    Self.finish(completion, .dead(reason: reason), in: &state)
+                    Self.finish(completion.afterFailedEffect, .dead(reason: reason), in: &state)
                     return .effectFailed(reason)
                 }
             }
@@ -363,13 +363,18 @@ public final class MemoryStore: Store {
         }
     }
 
-    public func replayDeadLetter(_ id: JobID, now: Date) async throws -> Job {
+    public func replayDeadLetter(_ id: JobID, now: Date, checkedAbsent: Bool) async throws -> Job {
         let job = try await self.job(id)
         guard let job else { throw StoreError.notFound("job \(id)") }
         guard job.status == .dead else {
             throw StoreError.invalidState("job \(id) is \(job.status.rawValue), not a dead letter")
         }
-        return try await retryNow(id, now: now)
+        var replayed = try await retryNow(id, now: now)
+        if checkedAbsent {
+            replayed.outcomeUncertain = false
+            state.withLock { $0.jobs[id]?.outcomeUncertain = false }
+        }
+        return replayed
     }
 
     // MARK: bindings

@@ -26,13 +26,20 @@ public protocol JobQueueStore: Sendable {
     /// reset, `outcomeUncertain` kept).
     func retryNow(_ id: JobID, now: Date) async throws -> Job
     /// Only dead jobs: back to pending with attempts reset, keeping the idempotency key.
-    func replayDeadLetter(_ id: JobID, now: Date) async throws -> Job
+    /// `checkedAbsent`: an operator looked at the target and the effect is not there, so the
+    /// job's `outcomeUncertain` is cleared and it sends without asking (for a target that cannot
+    /// be asked, the only way such a job can ever run again).
+    func replayDeadLetter(_ id: JobID, now: Date, checkedAbsent: Bool) async throws -> Job
     /// Returns when work may have arrived, or after `timeout`. Stores that can hear of new jobs
     /// (PostgreSQL's LISTEN/NOTIFY) return early; the rest just wait, and the worker polls.
     func waitForWork(upTo timeout: Duration) async
 }
 
 extension JobQueueStore {
+    public func replayDeadLetter(_ id: JobID, now: Date) async throws -> Job {
+        try await replayDeadLetter(id, now: now, checkedAbsent: false)
+    }
+
     /// Gives back jobs whose handlers never started.
     public func release(_ leases: [Lease], now: Date) async throws {
         try await release(leases, now: now, midCall: false)

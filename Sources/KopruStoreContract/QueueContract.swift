@@ -160,6 +160,12 @@ extension StoreContract {
             try expect(!(try await store.replayDeadLetter(ids[0], now: t0.addingTimeInterval(12))).outcomeUncertain, "a certain job stays certain")
             try await store.release([byKey["u-released"]!.lease], now: t0.addingTimeInterval(12))
             try expect(try await store.job(ids[3])!.outcomeUncertain, "a plain release does not clear it")
+            // An operator checked the target: it is not there. Only that clears the uncertainty.
+            let checked = try await claim(store, at: t0.addingTimeInterval(13), lease: 10).first { $0.job.id == ids[1] }!
+            _ = try await store.complete([JobCompletion(lease: checked.lease, outcome: .dead(reason: "held"), now: t0)])
+            let cleared = try await store.replayDeadLetter(ids[1], now: t0.addingTimeInterval(14), checkedAbsent: true)
+            let stored = try await store.job(ids[1])!
+            try expect(!cleared.outcomeUncertain && !stored.outcomeUncertain, "cleared by a checked replay")
         },
         ContractCase(name: "dead letters: listed with the reason, replayed with the same idempotency key") { store in
             let id = try await store.enqueue([job("dl-1"), job("ok")], now: t0)[0].id
@@ -219,6 +225,9 @@ extension StoreContract {
             try expect(reason.contains("binding"), "the reason names the binding conflict: \(reason)")
             try expectEqual(results[2], .applied, "third applied despite the second's failure")
             try expectEqual(try await store.job(claimed[1].job.id)?.status, .dead, "failed completion goes to the dead letters")
+            try expect(
+                try await store.job(claimed[1].job.id)?.outcomeUncertain == true,
+                "the target acted but the hub recorded nothing: a replay must ask first")
             let effects = try await store.events(EventFilter(kind: "effect"))
             try expectEqual(effects.compactMap(\.subject), ["export-1"], "the failed completion's log line rolled back")
             try expectEqual(

@@ -272,7 +272,7 @@ extension PostgresStore: JobQueueStore {
                 } catch {
                     try await connection.query("ROLLBACK TO SAVEPOINT completion", logger: self.logger)
                     let reason = "store effect failed: \(describe(error))"
-                    _ = try await self.finish(completion, .dead(reason: reason), connection)
+                    _ = try await self.finish(completion.afterFailedEffect, .dead(reason: reason), connection)
                     results.append(.effectFailed(reason))
                 }
             }
@@ -424,11 +424,11 @@ extension PostgresStore: JobQueueStore {
         try await retryNow(id, onlyDead: false, now: now)
     }
 
-    public func replayDeadLetter(_ id: JobID, now: Date) async throws -> Job {
-        try await retryNow(id, onlyDead: true, now: now)
+    public func replayDeadLetter(_ id: JobID, now: Date, checkedAbsent: Bool) async throws -> Job {
+        try await retryNow(id, onlyDead: true, now: now, checkedAbsent: checkedAbsent)
     }
 
-    private func retryNow(_ id: JobID, onlyDead: Bool, now: Date) async throws -> Job {
+    private func retryNow(_ id: JobID, onlyDead: Bool, now: Date, checkedAbsent: Bool = false) async throws -> Job {
         let ms = now.millisecondsSince1970
         return try await transaction { connection in
             guard let job = try await connection.query("SELECT * FROM jobs WHERE id = \(id) FOR UPDATE", logger: self.logger).firstJob()
@@ -450,7 +450,8 @@ extension PostgresStore: JobQueueStore {
             let updated = try await connection.query(
                 """
                 UPDATE jobs SET status = 'pending', run_at = \(ms), updated_at = \(ms), finished_at = NULL,
-                    attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END
+                    attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END,
+                    outcome_uncertain = outcome_uncertain AND NOT \(checkedAbsent)
                 WHERE id = \(id) RETURNING *
                 """, logger: self.logger
             ).firstJob()

@@ -144,7 +144,7 @@ extension SQLiteStore: JobQueueStore {
                     }
                 } catch {
                     let reason = "store effect failed: \(Self.describe(error))"
-                    _ = try Self.finish(completion, .dead(reason: reason), db)
+                    _ = try Self.finish(completion.afterFailedEffect, .dead(reason: reason), db)
                     result = .effectFailed(reason)
                 }
                 return result
@@ -290,8 +290,15 @@ extension SQLiteStore: JobQueueStore {
         try await pool.write { db in try Self.retryNow(id, onlyDead: false, now: now, db) }
     }
 
-    public func replayDeadLetter(_ id: JobID, now: Date) async throws -> Job {
-        try await pool.write { db in try Self.retryNow(id, onlyDead: true, now: now, db) }
+    public func replayDeadLetter(_ id: JobID, now: Date, checkedAbsent: Bool) async throws -> Job {
+        try await pool.write { db in
+            let job = try Self.retryNow(id, onlyDead: true, now: now, db)
+            guard checkedAbsent else { return job }
+            try db.execute(sql: "UPDATE jobs SET outcome_uncertain = 0 WHERE id = ?", arguments: [id])
+            var cleared = job
+            cleared.outcomeUncertain = false
+            return cleared
+        }
     }
 
     private static func retryNow(_ id: JobID, onlyDead: Bool, now: Date, _ db: Database) throws -> Job {

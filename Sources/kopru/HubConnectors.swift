@@ -37,14 +37,22 @@ final class HubConnectors: Sendable {
         return MiddlewareTransport(transport, middleware: [RateBudgetMiddleware(budget: budget, connection: connection.id, limits: limits)])
     }
 
-    /// The connector's word on a connection (`ConnectionChecks`), for the admin API: probes the
-    /// target on a save, and gives the warnings its health shows. Types without a connector in
-    /// this build, or settings it cannot build from, have nothing to add here.
+    /// The connector's word on a connection (`ConnectionChecks`), for the admin API: on a save,
+    /// settings it cannot build from are refused (naming the key) and the target is probed; it
+    /// gives the warnings its health shows. Types without a connector in this build pass.
     func check(_ connection: Connection, probe: Bool) async throws -> [String] {
-        guard let checks = (try? connector(for: connection)) as? any ConnectionChecks else { return [] }
+        let built: any Sendable
+        do { built = try connector(for: connection) } catch {
+            guard probe, Self.types.contains(connection.type) else { return [] }
+            throw error
+        }
+        guard let checks = built as? any ConnectionChecks else { return [] }
         if probe { try await checks.checkBeforeSaving() }
         return checks.warnings
     }
+
+    /// The connection types this build has a connector for.
+    static let types: Set<String> = ["magento2", "erp-rest", "horoz"]
 
     func connector(for connection: Connection) throws -> any Sendable {
         if let cached = cache.withLock({ $0[connection] }) { return cached }

@@ -88,6 +88,10 @@ struct Jobs: AsyncParsableCommand {
         @Argument(help: "Job ids.") var ids: [Int64] = []
         @Flag(help: "Replay every dead letter.") var all = false
         @Option(help: "With --all: only this kind.") var kind: String?
+        @Flag(
+            name: .customLong("not-at-target"),
+            help: "You checked the target and the effect is not there: send without asking it first.")
+        var notAtTarget = false
         @OptionGroup var global: GlobalOptions
 
         func validate() throws {
@@ -108,7 +112,7 @@ struct Jobs: AsyncParsableCommand {
                 }
             }
             for id in targets {
-                let job = try await store.replayDeadLetter(id, now: Date())
+                let job = try await store.replayDeadLetter(id, now: Date(), checkedAbsent: notAtTarget)
                 print("replayed job \(job.id) (\(job.kind), key \(job.idempotencyKey))")
             }
             if targets.isEmpty { print("no dead letters to replay") }

@@ -33,6 +33,9 @@ final class KopruProcess {
         try process.run()
     }
 
+    /// A test that fails or throws half-way must not leave a hub running behind it.
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
     var pid: Int32 { process.processIdentifier }
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
@@ -55,16 +58,21 @@ final class KopruProcess {
     }
 }
 
-/// A port that was free on loopback a moment ago, for a `kopru serve` the test will restart on it.
+/// A loopback port below the kernel's ephemeral range (so no client connection takes it while a
+/// restarted hub is down) that could be bound a moment ago.
 func freeLoopbackPort() throws -> Int {
-    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var bound = address
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
-    return Int(UInt16(bigEndian: bound.sin_port))
+    for _ in 0..<200 {
+        let port = Int.random(in: 20_000..<30_000)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if bound == 0 { return port }
+    }
+    throw POSIXError(.EADDRINUSE)
 }

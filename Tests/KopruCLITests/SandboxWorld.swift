@@ -26,7 +26,7 @@ final class SandboxWorld: Sendable {
         FlowDefinition(name: "shipping", kind: .shipping, source: "shop", target: "horoz"),
     ]
 
-    init(name: String, workers: String = "{concurrency: 16, leaseSeconds: 1, pollMilliseconds: 20, shutdownGraceSeconds: 1}")
+    init(name: String, workers: String = "{concurrency: 32, leaseSeconds: 2, pollMilliseconds: 20, shutdownGraceSeconds: 1, connectionConcurrency: 8}")
         async throws
     {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-\(name)-\(UUID().uuidString.prefix(8))")
@@ -92,7 +92,9 @@ final class SandboxWorld: Sendable {
         var description: String { message }
     }
 
-    func worker() throws -> KopruProcess { try KopruProcess(["serve", "--role", "worker"], environment: environment, logFile: log) }
+    func worker(log: URL? = nil) throws -> KopruProcess {
+        try KopruProcess(["serve", "--role", "worker"], environment: environment, logFile: log ?? self.log)
+    }
 
     /// Places `count` paid orders of two products, known to the ERP.
     func placeOrders(_ count: Int) -> [(entityID: Int, incrementID: String)] {

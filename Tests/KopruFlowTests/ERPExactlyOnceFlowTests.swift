@@ -3,6 +3,7 @@ import KopruCore
 import KopruEngine
 import KopruSandbox
 import KopruStore
+import KopruStoreSQLite
 import Testing
 
 /// Orders through a faulty ERP arrive exactly once however the ERP can be asked: by its
@@ -81,5 +82,26 @@ import Testing
         let posts = hub.erp.sandbox.ledger.entries(route: "orders.create")
         #expect(posts.count == 60, "a held order is never posted again")
         #expect(hub.erp.sandbox.ledger.entries(route: "orders.get").isEmpty)
+        // The merchant is told the order may be in the ERP, not that it was not sent.
+        try await hub.run(until: "the held orders noted") { try await hub.unfinished() == 0 }
+        let notes = hub.magento.orderIDs.flatMap { hub.magento.comments(entityID: $0) }
+        #expect(notes.filter { $0.hasPrefix("ERP'YE ULAŞTIĞI BİLİNMİYOR") }.count == held.count, "\(notes.prefix(3))")
+        #expect(!notes.contains { $0.hasPrefix("ERP'YE GÖNDERİLEMEDİ") })
+
+        // The operator checks the ERP: an order it does not have is replayed as "not at the target"
+        // and sent; one it has, replayed plainly, is held again rather than sent twice.
+        hub.erp.sandbox.clearFaults()
+        let orderOf = { (job: Job) in (try? job.decodePayload(OrderExportJob.Payload.self))?.order.source.externalNumber ?? "" }
+        let absent = try #require(held.first { hub.erp.documentsPerOrder[orderOf($0)] == nil }, "some held order never landed")
+        let landed = try #require(held.first { hub.erp.documentsPerOrder[orderOf($0)] == 1 }, "some held order did land")
+        _ = try await hub.store.replayDeadLetter(absent.id, now: Date(), checkedAbsent: true)
+        _ = try await hub.store.replayDeadLetter(landed.id, now: Date())
+        try await hub.run(until: "both replays ended") {
+            let sent = try await hub.store.job(absent.id)?.status
+            let again = try await hub.store.job(landed.id)?.status
+            return sent == .succeeded && again == .dead
+        }
+        #expect(hub.erp.documentsPerOrder[orderOf(absent)] == 1)
+        #expect(hub.erp.documentsPerOrder[orderOf(landed)] == 1)
     }
 }

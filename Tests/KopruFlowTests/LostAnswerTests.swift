@@ -26,6 +26,8 @@ import Testing
         }
         #expect(try await hub.jobs(kind: OrderExportJob.kind, status: .dead).isEmpty)
         #expect(hub.erp.sandbox.ledger.entries(route: "orders.create").count == 20, "one send each: the last look sends nothing")
+        let exports = try await hub.jobs(kind: OrderExportJob.kind, status: .succeeded)
+        #expect(exports.count == 20 && exports.allSatisfy { $0.attempts == 2 }, "the one attempt, then the final look")
     }
 
     @Test func aReplayAfterAnUncheckableLastAttemptAsksTheERPBeforeSendingAgain() async throws {
@@ -42,6 +44,9 @@ import Testing
         #expect(dead.outcomeUncertain)
         #expect(dead.lastError?.contains("could not ask the target whether it landed") ?? false, "\(dead.lastError ?? "")")
         #expect(hub.erp.documentsPerOrder[order.incrementID] == 1)
+        // The order may well be in the ERP: the merchant is not told it was not sent.
+        try await hub.run(until: "the merchant told") { !hub.magento.comments(entityID: order.entityID).isEmpty }
+        #expect(hub.magento.comments(entityID: order.entityID).allSatisfy { $0.hasPrefix("ERP'YE ULAŞTIĞI BİLİNMİYOR") })
 
         // The ERP answers again; the operator replays the dead letter.
         hub.erp.sandbox.clearFaults()

@@ -225,10 +225,12 @@ func deliver(
 /// What the target holds of an earlier uncertain attempt, if one was seen; nil means "send".
 /// In a final check (no attempts left) nothing is sent: absence ends the job as a dead letter
 /// that says the target was asked.
+let absentAfterAsking = "asked before giving up, the target does not have it"
+
 func askFirst<Found>(_ context: JobContext, find: () async throws -> Found?) async throws -> Found? {
     guard context.outcomeUncertain || context.finalCheck else { return nil }
     if let found = try await find() { return found }
-    if context.finalCheck { throw ConnectorError.permanent("asked before giving up, the target does not have it") }
+    if context.finalCheck { throw ConnectorError.permanent(absentAfterAsking) }
     return nil
 }
 

@@ -155,12 +155,16 @@ public struct OrderExportJob: JobHandler {
         return .done(effects)
     }
 
-    /// The merchant sees a final failure on the order itself, as the seed's module did.
+    /// The merchant sees a final failure on the order itself, as the seed's module did. An order
+    /// that may be in the ERP (an attempt went unanswered and the ERP could not say otherwise)
+    /// is not called "not sent".
     public func deadLetterEffects(_ job: Job, reason: String, now: Date) -> [StoreEffect] {
+        let headline =
+            job.outcomeUncertain && !reason.contains(absentAfterAsking)
+            ? "ERP'YE ULAŞTIĞI BİLİNMİYOR, KONTROL BEKLİYOR" : "ERP'YE GÖNDERİLEMEDİ"
         guard let payload = try? job.decodePayload(Payload.self), let flow = try? environment.catalog.flow(named: payload.flow), flow.notes,
             let note = try? OrderNoteJob.job(
-                flow: flow, order: payload.order,
-                note: "ERP'YE GÖNDERİLEMEDİ (Köprü iş #\(job.id), hata listesinde): \(reason.prefix(300))")
+                flow: flow, order: payload.order, note: "\(headline) (Köprü iş #\(job.id), hata listesinde): \(reason.prefix(300))")
         else { return [] }
         return [.enqueue(note)]
     }
