@@ -3,7 +3,7 @@ import KopruCore
 import KopruStore
 import Synchronization
 
-/// Each connection's `retry.*` settings, read from the store at most every `refresh` so a
+/// Each connection's `retry.*` settings (under a flow's own `retry`, where it sets one), read from the store at most every `refresh` so a
 /// changed policy takes effect on the next failure without a restart, and without a store read
 /// per job.
 final class ConnectionRetryPolicies: Sendable {
@@ -25,6 +25,7 @@ final class ConnectionRetryPolicies: Sendable {
     /// handler's), else the handler's own. An unreadable or invalid setting keeps the handler's:
     /// saving the connection refuses such values, so this only guards against a hand-edited store.
     func policy(for job: Job, handler: any JobHandler) async -> RetryPolicy {
+        if let own = handler.retryPolicy(for: job) { return own }
         guard let connection = job.connection else { return handler.retryPolicy }
         let now = ContinuousClock.now
         var settings = entries.withLock { entries in

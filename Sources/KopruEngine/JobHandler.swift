@@ -52,12 +52,16 @@ public protocol JobHandler: Sendable {
     /// a job whose attempts ran out after an uncertain outcome runs once more as a `finalCheck`
     /// before it is dead-lettered.
     var checksBeforeGivingUp: Bool { get }
+    /// The retry policy this job's own configuration sets (a flow's `retry`), if any; it wins
+    /// over the connection's `retry.*` settings and the kind's `retryPolicy`.
+    func retryPolicy(for job: Job) -> RetryPolicy?
 }
 
 extension JobHandler {
     public var retryPolicy: RetryPolicy { .exponentialJitter() }
     public func deadLetterEffects(_ job: Job, reason: String, now: Date) -> [StoreEffect] { [] }
     public var checksBeforeGivingUp: Bool { false }
+    public func retryPolicy(for job: Job) -> RetryPolicy? { nil }
 }
 
 /// A handler from a closure, for small jobs and tests.

@@ -41,6 +41,8 @@ struct HubConfiguration: Equatable {
         var priceRule: String?
         var returnStatuses: [String] = ["returned", "refunded"]
         var trackingPollSeconds = 900
+        /// `retry: {maxAttempts, baseMilliseconds, capMilliseconds}` as `retry.*` keys.
+        var retry: [String: String] = [:]
     }
 
     var store = "sqlite:./kopru.db"
@@ -175,7 +177,7 @@ struct HubConfiguration: Equatable {
         for entry in try reader.list("flows") {
             try entry.allow([
                 "name", "kind", "from", "to", "schedule", "timeZone", "overlapSeconds", "notes", "exportStatuses", "buffer", "skuMap",
-                "bulkPollMilliseconds", "priceRule", "returnStatuses", "trackingPollSeconds",
+                "bulkPollMilliseconds", "priceRule", "returnStatuses", "trackingPollSeconds", "retry",
             ])
             flows.append(
                 FlowEntry(
@@ -186,7 +188,8 @@ struct HubConfiguration: Equatable {
                     exportStatuses: try entry.stringList("exportStatuses") ?? ["accepted"], buffer: try entry.int("buffer") ?? 0,
                     skuMap: try entry.flattened("skuMap"), bulkPollMilliseconds: try entry.int("bulkPollMilliseconds") ?? 10_000,
                     priceRule: try entry.string("priceRule"), returnStatuses: try entry.stringList("returnStatuses") ?? ["returned", "refunded"],
-                    trackingPollSeconds: try entry.int("trackingPollSeconds") ?? 900))
+                    trackingPollSeconds: try entry.int("trackingPollSeconds") ?? 900,
+                    retry: Dictionary(uniqueKeysWithValues: try entry.flattened("retry").map { ("retry.\($0.key)", $0.value) })))
         }
     }
 
@@ -273,6 +276,12 @@ struct HubConfiguration: Equatable {
             guard flow.buffer >= 0 else { throw Problem(key: "\(key).buffer", message: "must not be negative (units held back)") }
             guard flow.bulkPollMilliseconds >= 1 else { throw Problem(key: "\(key).bulkPollMilliseconds", message: "must be positive") }
             guard flow.trackingPollSeconds >= 1 else { throw Problem(key: "\(key).trackingPollSeconds", message: "must be positive") }
+            if let unknown = flow.retry.keys.first(where: { !RetryPolicy.settingKeys.contains($0) }) {
+                throw Problem(key: "\(key).\(unknown)", message: "is not a known key (known here: maxAttempts, baseMilliseconds, capMilliseconds)")
+            }
+            do { _ = try RetryPolicy.from(settings: flow.retry) } catch {
+                throw Problem(key: "\(key).\(error.field)", message: error.message)
+            }
             for (field, status) in flow.exportStatuses.map({ ("exportStatuses", $0) }) + flow.returnStatuses.map({ ("returnStatuses", $0) })
             where OrderStatus(rawValue: status) == nil {
                 throw Problem(

@@ -90,7 +90,8 @@ enum Runtime {
                     bulkPollInterval: .milliseconds(entry.bulkPollMilliseconds), buffer: entry.buffer, skuMap: entry.skuMap,
                     priceRule: entry.priceRule.flatMap { try? PriceRule(parsing: $0) } ?? .identity,
                     returnStatuses: Set(entry.returnStatuses.compactMap(OrderStatus.init(rawValue:))),
-                    trackingPollInterval: .seconds(entry.trackingPollSeconds))
+                    trackingPollInterval: .seconds(entry.trackingPollSeconds),
+                    retryPolicy: (try? RetryPolicy.from(settings: entry.retry)) ?? nil)
             })
     }
 

@@ -47,7 +47,7 @@ final class SandboxWorld: Sendable {
                 settings:
                   baseURL: \(magentoServer.baseURL.absoluteString)
                   pageSize: 100
-                  timeoutSeconds: 2
+                  timeoutSeconds: 10
                   \(retry)
                 secrets:
                   consumerKey: \(credentials.consumerKey)
@@ -58,7 +58,7 @@ final class SandboxWorld: Sendable {
                 type: erp-rest
                 settings:
                   baseURL: \(erpServer.baseURL.absoluteString)/api/v2/
-                  timeoutSeconds: 2
+                  timeoutSeconds: 10
                   \(retry)
                 secrets:
                   api_key: erp-sandbox-key
@@ -68,7 +68,7 @@ final class SandboxWorld: Sendable {
                   baseURL: \(horozServer.baseURL.absoluteString)
                   supplierCode: 801452
                   desi: {default: 2}
-                  timeoutSeconds: 2
+                  timeoutSeconds: 10
                   \(retry)
                 secrets:
                   processKey: \(horoz.settings.processKey)

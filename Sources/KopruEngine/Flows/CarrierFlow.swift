@@ -40,7 +40,7 @@ extension Shipment {
 
 /// `sync.shipping`: the channel's order feed, read for this flow with its own position and
 /// versions (an ERP order flow from the same channel keeps its own).
-public struct ShippingPollJob: JobHandler {
+public struct ShippingPollJob: FlowJobHandler {
     public let kind = "sync.shipping"
     let environment: FlowEnvironment
 
@@ -78,7 +78,7 @@ public struct ShippingPollJob: JobHandler {
 /// own idempotency (Horoz: the request number, ERR-20003) makes a resend after a lost answer
 /// count as done, so no lookup is needed first. An address the carrier cannot place fails
 /// permanently naming the field; fixing the mapping and replaying sends the same request number.
-public struct CarrierShipJob: JobHandler {
+public struct CarrierShipJob: FlowJobHandler {
     public struct Payload: Codable, Sendable {
         public var flow: String
         public var order: Order
@@ -168,7 +168,7 @@ public struct CarrierShipmentRef: Codable, Sendable {
 /// `carrier.label`: the carrier approves the order and makes its label. Where every call makes a
 /// new acceptance record (Horoz's `createBarcode` may), every attempt after an unanswered one
 /// looks for the label that attempt may have made.
-public struct CarrierLabelJob: JobHandler {
+public struct CarrierLabelJob: FlowJobHandler {
     public static let kind = "carrier.label"
     public var kind: String { Self.kind }
     public var checksBeforeGivingUp: Bool { true }
@@ -211,7 +211,7 @@ public struct CarrierLabelJob: JobHandler {
 /// channel order as a shipment. Until then the job asks again every `trackingPollInterval`, as a
 /// new job per round, up to `trackingMaxPolls`. A tracking number an operator entered through
 /// the admin API ends the rounds.
-public struct CarrierTrackJob: JobHandler {
+public struct CarrierTrackJob: FlowJobHandler {
     public static let kind = "carrier.track"
     public var kind: String { Self.kind }
     public let retryPolicy: RetryPolicy

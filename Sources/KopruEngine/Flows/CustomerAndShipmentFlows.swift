@@ -5,7 +5,7 @@ import KopruStore
 
 /// `sync.customers`: new channel customers since the stored position (rewound by the overlap)
 /// become `customer.export` jobs, once each.
-public struct CustomerPollJob: JobHandler {
+public struct CustomerPollJob: FlowJobHandler {
     public let kind = "sync.customers"
     let environment: FlowEnvironment
 
@@ -47,7 +47,7 @@ public struct CustomerPollJob: JobHandler {
 
 /// `customer.export`: one customer into the ERP under our reference, bound once created; a retry
 /// looks the reference up first.
-public struct CustomerExportJob: JobHandler {
+public struct CustomerExportJob: FlowJobHandler {
     public struct Payload: Codable, Sendable {
         public var flow: String
         public var reference: String
@@ -90,7 +90,7 @@ public struct CustomerExportJob: JobHandler {
 
 /// `sync.shipments`: shipments the ERP reports since the stored time become `shipment.create`
 /// jobs on the channel order they belong to (found through the order's binding).
-public struct ShipmentPollJob: JobHandler {
+public struct ShipmentPollJob: FlowJobHandler {
     public let kind = "sync.shipments"
     let environment: FlowEnvironment
 
@@ -140,7 +140,7 @@ public struct ShipmentPollJob: JobHandler {
 /// `shipment.create`: the channel shipment with its tracking number. Not idempotent on Magento,
 /// so a retry first looks for a shipment carrying the same tracking number. From a shipping flow
 /// (or the admin API) it names the channel and the carrier's shipment it closes.
-public struct ShipmentCreateJob: JobHandler {
+public struct ShipmentCreateJob: FlowJobHandler {
     public struct Payload: Codable, Sendable {
         public var flow: String
         public var orderExternalID: String

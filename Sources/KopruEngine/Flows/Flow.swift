@@ -47,14 +47,17 @@ public struct FlowDefinition: Hashable, Sendable {
     /// Shipping flows: how often to ask the carrier for a tracking number, and for how long.
     public var trackingPollInterval: Duration
     public var trackingMaxPolls: Int
+    /// How this flow's jobs retry, over their connection's `retry.*` settings; nil: those.
+    public var retryPolicy: RetryPolicy?
 
     public init(
         name: String, kind: Kind, source: ConnectionID, target: ConnectionID, overlap: Duration = .seconds(300),
         exportStatuses: Set<OrderStatus> = [.accepted], notes: Bool = true, bulkPollInterval: Duration = .seconds(10),
         bulkMaxPolls: Int = 60, buffer: Int = 0, skuMap: [String: String] = [:], priceRule: PriceRule = .identity,
         returnStatuses: Set<OrderStatus> = [.returned, .refunded], trackingPollInterval: Duration = .seconds(900),
-        trackingMaxPolls: Int = 1_344
+        trackingMaxPolls: Int = 1_344, retryPolicy: RetryPolicy? = nil
     ) {
+        self.retryPolicy = retryPolicy
         self.returnStatuses = returnStatuses
         self.trackingPollInterval = trackingPollInterval
         self.trackingMaxPolls = max(1, trackingMaxPolls)
@@ -236,6 +239,28 @@ func askFirst<Found>(_ context: JobContext, find: () async throws -> Found?) asy
 
 extension FlowDefinition {
     var cursorName: String { "flow:\(name)" }
+}
+
+/// What every flow job's payload says of its flow: `flow` (a sync's is its kind) and a sync's `name`.
+private struct FlowNames: Decodable {
+    var flow: String?
+    var name: String?
+}
+
+/// A job of a configured flow: its payload names the flow (`flow`, or a sync's `name`).
+protocol FlowJobHandler: JobHandler {
+    var environment: FlowEnvironment { get }
+}
+
+extension FlowJobHandler {
+    /// The flow's own `retry`, where the configuration sets one for it. The payload is read only
+    /// when some flow sets one.
+    public func retryPolicy(for job: Job) -> RetryPolicy? {
+        guard environment.catalog.flows.contains(where: { $0.retryPolicy != nil }) else { return nil }
+        guard let names = try? job.decodePayload(FlowNames.self) else { return nil }
+        let named = names.name ?? names.flow
+        return environment.catalog.flows.first { $0.name == named }?.retryPolicy
+    }
 }
 
 extension JobRegistry {

@@ -9,7 +9,7 @@ import KopruStore
 /// overlap can meet the same order many times; its export is enqueued once (idempotency key)
 /// and an unchanged version is skipped (stored version). An exported order holds its units
 /// (a stock reservation) until the ERP has it, and lowers the other channels' stock at once.
-public struct OrderPollJob: JobHandler {
+public struct OrderPollJob: FlowJobHandler {
     public let kind = "sync.orders"
     let environment: FlowEnvironment
     /// Most orders one run reads; the next run continues from there.
@@ -98,7 +98,7 @@ extension FlowEnvironment {
 /// `order.export`: one channel order into the ERP, exactly once. An order already bound on the
 /// target is done. Once an attempt went unanswered, every later one (a replay and the final
 /// check included) asks the target whether the order is there and binds it if so.
-public struct OrderExportJob: JobHandler {
+public struct OrderExportJob: FlowJobHandler {
     public struct Payload: Codable, Sendable {
         public var flow: String
         public var order: Order
@@ -172,7 +172,7 @@ public struct OrderExportJob: JobHandler {
 
 /// `order.note`: a status-history comment on the channel order. Comments are not idempotent, so
 /// a retry first looks for the comment it may already have written.
-public struct OrderNoteJob: JobHandler {
+public struct OrderNoteJob: FlowJobHandler {
     public struct Payload: Codable, Sendable {
         public var flow: String
         public var externalID: String

@@ -6,7 +6,7 @@ import KopruStore
 /// `sync.prices`: streams the source's prices page by page, applies each channel's price rule
 /// (markup or fixed list, `.90`/`.99` endings, minimum) and queues, in `price.push` jobs of the
 /// channel's batch size, only the prices that differ from what the channel last confirmed.
-public struct PriceSyncJob: JobHandler {
+public struct PriceSyncJob: FlowJobHandler {
     public let kind = "sync.prices"
     let environment: FlowEnvironment
 
@@ -65,7 +65,7 @@ public struct PriceSyncJob: JobHandler {
 
 /// `price.push`: sends prices to the channel; what it saved is recorded as confirmed, what it
 /// refused is reported (a warning naming the SKUs) without stopping the rest.
-public struct PricePushJob: JobHandler {
+public struct PricePushJob: FlowJobHandler {
     public struct Row: Codable, Hashable, Sendable {
         public var sku: String
         public var amount: Decimal

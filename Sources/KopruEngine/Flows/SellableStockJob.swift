@@ -10,7 +10,7 @@ import KopruStore
 /// selling the last unit at once must both end at zero, and the first order's job cannot know
 /// of the second. One job per SKU: a newer order for the same SKU supersedes a job still
 /// waiting (it would compute the same thing, later).
-public struct SellableStockJob: JobHandler {
+public struct SellableStockJob: FlowJobHandler {
     public struct Payload: Codable, Sendable {
         /// The source (ERP-side) SKU.
         public var sku: String

@@ -12,7 +12,7 @@ import KopruStore
 ///
 /// A full run sends everything, except what this same run already got confirmed: a run
 /// resumed after a crash does not send a confirmed row twice.
-public struct StockSyncJob: JobHandler {
+public struct StockSyncJob: FlowJobHandler {
     public let kind = "sync.stock"
     let environment: FlowEnvironment
     let pageSize: Int
@@ -165,7 +165,7 @@ public struct StockSyncJob: JobHandler {
 /// so one bad SKU never stops the rest. If the target stops answering part-way, what it
 /// confirmed is recorded and only the rest is queued again. Refused SKUs are reported once per
 /// push as a warning.
-public struct StockPushJob: JobHandler {
+public struct StockPushJob: FlowJobHandler {
     public struct Payload: Codable, Sendable {
         public var flow: String
         public var rows: [StockRow]
@@ -332,7 +332,7 @@ public struct StockPushJob: JobHandler {
 /// recorded as confirmed; retriable operations are sent again; failed ones are split and sent
 /// again until single bad rows remain, which are reported. Operations still open after the
 /// flow's last check are an alarm: the store's `async.operations.all` consumer is not running.
-public struct BulkStatusJob: JobHandler {
+public struct BulkStatusJob: FlowJobHandler {
     public struct Payload: Codable, Sendable {
         public var flow: String
         public var bulkID: String
