@@ -125,7 +125,7 @@ public struct CarrierShipJob: FlowJobHandler {
         let sink = try await environment.connectors.resolve(flow.target, as: (any ShipmentSink).self)
         let shipment = Shipment(order: order, carrier: flow.target.rawValue, isReturn: payload.isReturn, requestedAt: payload.requestedAt)
         // Horoz refuses a repeated request number (ERR-20003, "already done"): resending is safe.
-        let delivery = try await deliver(context, find: { nil }, create: { try await sink.createShipment(shipment) })
+        let delivery = try await deliver(context, resendIsSafe: true, find: { nil }, create: { try await sink.createShipment(shipment) })
         let reference = delivery.reference ?? shipment.reference
         return .done([
             .bind(Binding(connection: flow.target, entity: CarrierFlow.shipmentEntity, externalID: reference, internalID: key)),
