@@ -17,7 +17,10 @@ import Testing
         hub.erp.sandbox.setFaults(FaultPlan(commitThenFailShare: 1), on: "orders.create")
         let orders = (1...20).map { hub.magento.placeOrder(FlowHarness.order($0)) }
         try await hub.sync("orders")
-        try await hub.run(until: "every order noted on Magento") {
+        // Half the sends hang until the client's 1 s timeout. No more sends in flight than the HTTP
+        // client's pool holds per host (8), or one could wait out its timeout in the pool, never
+        // reach the ERP, and be rightly found absent and dead-lettered: a different story.
+        try await hub.run(until: "every order noted on Magento", erpConcurrency: 8) {
             try await hub.unfinished() == 0 && orders.allSatisfy { !hub.magento.comments(entityID: $0.entityID).isEmpty }
         }
         #expect(hub.erp.documentsPerOrder.count == 20 && hub.erp.documentsPerOrder.values.allSatisfy { $0 == 1 })
