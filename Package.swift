@@ -137,11 +137,24 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
+        // The installed kinds (the one list naming every connector), configuration, runtime
+        // wiring and the sandbox worlds: what the executable and the tests share.
+        .target(
+            name: "KopruApp",
+            dependencies: [
+                "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres", "KopruEngine", "KopruConnectors",
+                "KopruHTTPClient", "KopruSandbox", "ConnectorMagento2", "ConnectorERPRest", "ConnectorHoroz",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "kopru",
             dependencies: [
-                "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres", "KopruEngine", "KopruServer",
-                "KopruConnectors", "KopruHTTPClient", "KopruSandbox", "ConnectorMagento2", "ConnectorERPRest", "ConnectorHoroz",
+                "KopruApp", "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres", "KopruEngine", "KopruServer",
+                "KopruConnectors", "KopruHTTPClient", "KopruSandbox", "ConnectorMagento2",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -180,7 +193,7 @@ let package = Package(
             name: "KopruServerTests",
             dependencies: [
                 "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres", "KopruServer", "KopruEngine",
-                "KopruConnectors",
+                "KopruConnectors", "KopruApp",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -194,7 +207,7 @@ let package = Package(
             name: "KopruFlowTests",
             dependencies: [
                 "KopruCore", "KopruStore", "KopruStoreSQLite", "KopruEngine", "KopruConnectors", "KopruHTTPClient",
-                "KopruSandbox", "ConnectorMagento2", "ConnectorERPRest", "ConnectorHoroz",
+                "KopruSandbox", "ConnectorMagento2", "ConnectorERPRest", "ConnectorHoroz", "KopruApp",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -203,7 +216,7 @@ let package = Package(
         .testTarget(
             name: "KopruCLITests",
             dependencies: [
-                "kopru", "KopruCore", "KopruEngine", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres", "KopruSandbox",
+                "kopru", "KopruApp", "KopruCore", "KopruEngine", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres", "KopruSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -160,3 +160,38 @@ public struct HMACWebhookVerifier: WebhookVerifier {
         }
     }
 }
+
+extension HMACWebhookVerifier.Rule {
+    /// The rule a connection's `webhook.*` settings describe; a bad value names its setting.
+    public init(settings: [String: String]) throws(ConnectorError) {
+        self.init()
+        func field(_ key: String) -> String { "settings.\(key)" }
+        let value = { (key: String) -> String? in
+            settings[key].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        if let header = value("webhook.signatureHeader") { signatureHeader = header }
+        if let text = value("webhook.encoding") {
+            guard let parsed = HMACWebhookVerifier.Encoding(rawValue: text) else {
+                throw .permanent("must be hex or base64", field: field("webhook.encoding"))
+            }
+            encoding = parsed
+        }
+        if let prefix = value("webhook.signaturePrefix") { signaturePrefix = prefix }
+        if let signed = value("webhook.signedBytes") {
+            guard let parsed = HMACWebhookVerifier.SignedBytes(rawValue: signed) else {
+                throw .permanent("must be body or timestamp.body", field: field("webhook.signedBytes"))
+            }
+            signedBytes = parsed
+        }
+        timestampHeader = value("webhook.timestampHeader")
+        if signedBytes == .timestampDotBody, timestampHeader == nil {
+            throw .permanent("timestamp.body needs webhook.timestampHeader", field: field("webhook.timestampHeader"))
+        }
+        if let tolerance = value("webhook.toleranceSeconds") {
+            guard let seconds = Int(tolerance), seconds > 0 else {
+                throw .permanent("must be a positive whole number of seconds", field: field("webhook.toleranceSeconds"))
+            }
+            toleranceSeconds = seconds
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import KopruConnectors
 import KopruCore
+import KopruEngine
 import KopruStore
 import Synchronization
 
@@ -14,11 +15,13 @@ final class ConnectionDirectory: Sendable {
     }
 
     private let store: any Store
+    let kinds: HubKinds
     private let lifetime: Duration
     private let cached = Mutex<(entries: [ConnectionID: Entry], loaded: ContinuousClock.Instant)?>(nil)
 
-    init(store: any Store, lifetime: Duration = .seconds(5)) {
+    init(store: any Store, kinds: HubKinds, lifetime: Duration = .seconds(5)) {
         self.store = store
+        self.kinds = kinds
         self.lifetime = lifetime
     }
 
@@ -34,7 +37,8 @@ final class ConnectionDirectory: Sendable {
         if let current = cached.withLock({ $0 }), ContinuousClock.now - current.loaded < lifetime { return current.entries }
         var entries: [ConnectionID: Entry] = [:]
         for connection in try await store.connections() {
-            entries[connection.id] = Entry(connection: connection, webhook: try? WebhookSettings(settings: ConnectorType.webhookDefaults(for: connection.type).merging(connection.settings) { $1 }))
+            entries[connection.id] = Entry(
+                connection: connection, webhook: try? WebhookSettings(connection: connection, kind: kinds.connector(connection.type)))
         }
         let loaded = (entries, ContinuousClock.now)
         cached.withLock { $0 = loaded }

@@ -10,6 +10,8 @@ import NIOCore
 /// What the HTTP side needs. Tests build the same router with a memory or SQLite store.
 public struct HubServerDependencies: Sendable {
     public var store: any Store
+    /// The installed connector and flow kinds: the only types and flows the API accepts.
+    public var kinds: HubKinds
     public var webhooks: WebhookIntake.Configuration
     /// Makes the loggers by label (`kopru.http`, `kopru.access`, `kopru.webhooks`); tests capture them.
     public var makeLogger: @Sendable (String) -> Logger
@@ -22,7 +24,7 @@ public struct HubServerDependencies: Sendable {
     public var checkConnection: @Sendable (_ connection: Connection, _ probe: Bool) async throws -> [String]
 
     public init(
-        store: any Store, webhooks: WebhookIntake.Configuration = .init(),
+        store: any Store, kinds: HubKinds, webhooks: WebhookIntake.Configuration = .init(),
         makeLogger: @escaping @Sendable (String) -> Logger = { Logger(label: $0) }, now: @escaping @Sendable () -> Date = { Date() },
         flows: FlowCatalog = FlowCatalog([]),
         checkConnection: @escaping @Sendable (_ connection: Connection, _ probe: Bool) async throws -> [String] = { _, _ in [] }
@@ -30,6 +32,7 @@ public struct HubServerDependencies: Sendable {
         self.checkConnection = checkConnection
         self.flows = flows
         self.store = store
+        self.kinds = kinds
         self.webhooks = webhooks
         self.makeLogger = makeLogger
         self.now = now
@@ -65,7 +68,7 @@ public func buildRouter(_ dependencies: HubServerDependencies) -> Router<HubRequ
             body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
     }
 
-    let directory = ConnectionDirectory(store: store)
+    let directory = ConnectionDirectory(store: store, kinds: dependencies.kinds)
     let intake = WebhookIntake(
         store: store, directory: directory, configuration: dependencies.webhooks, logger: dependencies.makeLogger("kopru.webhooks"),
         now: dependencies.now)
@@ -82,7 +85,7 @@ public func buildRouter(_ dependencies: HubServerDependencies) -> Router<HubRequ
 
     let api = router.group("api").add(middleware: BearerAuthMiddleware(store: store))
     IntegrationRoutes(
-        store: store, directory: directory, now: dependencies.now, flows: dependencies.flows,
+        store: store, directory: directory, now: dependencies.now, flows: dependencies.flows, kinds: dependencies.kinds,
         checkConnection: dependencies.checkConnection
     ).add(to: api)
     JobRoutes(store: store, now: dependencies.now).add(to: api)

@@ -12,6 +12,7 @@ struct IntegrationRoutes: Sendable {
     let directory: ConnectionDirectory
     let now: @Sendable () -> Date
     let flows: FlowCatalog
+    let kinds: HubKinds
     let checkConnection: @Sendable (_ connection: Connection, _ probe: Bool) async throws -> [String]
 
     func add(to group: RouterGroup<HubRequestContext>) {
@@ -48,9 +49,9 @@ struct IntegrationRoutes: Sendable {
     /// Keys given replace; null removes; keys not given are kept.
     private func configure(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let typeID = context.parameters.get("id") ?? ""
-        guard let type = ConnectorType.named(typeID) else {
+        guard let type = kinds.connector(typeID) else {
             throw APIError.notFound(
-                "unknown integration type; one of \(ConnectorType.all.map(\.id).joined(separator: ", "))", code: "unknown_type")
+                "unknown integration type; one of \(kinds.connectors.map(\.id).joined(separator: ", "))", code: "unknown_type")
         }
         let body = try await RequestParsing.jsonObject(request)
         var id = ConnectionID(type.id)
@@ -65,7 +66,7 @@ struct IntegrationRoutes: Sendable {
         if let existing, existing.type != type.id {
             throw APIError.conflict("integration \(id.rawValue) exists with type \(existing.type)")
         }
-        var connection = existing ?? Connection(id: id, type: type.id, name: type.system)
+        var connection = existing ?? Connection(id: id, type: type.id, name: type.name)
         var settingChanges: [String: String?] = [:]
         var secretChanges: [String: String?] = [:]
         for (key, value) in body {
@@ -93,7 +94,10 @@ struct IntegrationRoutes: Sendable {
         }
         for (key, value) in settingChanges { connection.settings[key] = value }
         for (key, value) in secretChanges { connection.secrets[key] = value.map(Secret.init) }
-        _ = try WebhookSettings(settings: ConnectorType.webhookDefaults(for: connection.type).merging(connection.settings) { $1 })
+        do { try type.validate(settings: connection.settings) } catch {
+            throw APIError.invalid(error.message, field: error.field ?? "settings")
+        }
+        _ = try WebhookSettings(connection: connection, kind: type)
         do { _ = try RetryPolicy.from(settings: connection.settings) } catch {
             throw APIError.invalid(error.message, field: "settings.\(error.field)")
         }
@@ -147,18 +151,7 @@ struct IntegrationRoutes: Sendable {
     private func sync(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let connection = try await connection(context)
         let body = try await RequestParsing.jsonObject(request, optional: true)
-        let flows = ConnectorType.named(connection.type)?.flows ?? []
-        let flow: String
-        if let value = body["flow"] {
-            flow = try RequestParsing.string(value, field: "flow", maxLength: 64)
-            guard flows.contains(flow) else {
-                throw APIError.invalid("\(connection.type) syncs one of: \(flows.joined(separator: ", "))", field: "flow")
-            }
-        } else if flows.count == 1 {
-            flow = flows[0]
-        } else {
-            throw APIError.invalid("name the flow to sync: one of \(flows.joined(separator: ", "))", field: "flow")
-        }
+        let flow = try syncableFlow(body["flow"], of: connection)
         var mode = "delta"
         if let value = body["mode"] {
             mode = try RequestParsing.string(value, field: "mode", maxLength: 10)
@@ -166,16 +159,49 @@ struct IntegrationRoutes: Sendable {
         }
         if let value = body["full"], try RequestParsing.bool(value, field: "full") { mode = "full" }
         let payload = try JSONEncoder.kopru.encode(
-            ["connection": connection.id.rawValue, "flow": flow, "mode": mode, "requestedBy": context.notes.tokenName ?? "-"])
+            ["connection": connection.id.rawValue, "flow": flow.id, "mode": mode, "requestedBy": context.notes.tokenName ?? "-"])
         let job = NewJob(
-            kind: "sync.\(flow)", idempotencyKey: "sync:\(connection.id.rawValue):\(flow):\(UUID().uuidString)", payload: payload,
-            // Stock is bulk traffic (below zero, as the engine's StockPriority.sync): orders go first.
-            priority: ["stock", "prices"].contains(flow) ? -5 : 5, coalescingKey: "sync:\(connection.id.rawValue):\(flow)", connection: connection.id)
+            kind: flow.syncKind, idempotencyKey: "sync:\(connection.id.rawValue):\(flow.id):\(UUID().uuidString)", payload: payload,
+            priority: flow.lane.syncPriority, coalescingKey: "sync:\(connection.id.rawValue):\(flow.id)", connection: connection.id)
         let result = try await store.enqueue([job], now: now())[0]
         var response = Response.json(
             ["job": "\(result.id)", "kind": job.kind, "mode": mode, "status": "pending"], status: .accepted)
         response.headers[.location] = "/api/jobs/\(result.id)"
         return response
+    }
+
+    /// The flow kind a sync names (or the only one this connection feeds), refused unless this
+    /// build runs it, the connection's connector can be its source, and a configured flow of
+    /// that kind takes from this connection: nothing is queued that no handler would run.
+    private func syncableFlow(_ value: JSON?, of connection: Connection) throws -> FlowKind {
+        let configured = flows.flows.filter { $0.source == connection.id }
+        let names = Set(configured.map(\.kind.id)).sorted()
+        guard let value else {
+            guard names.count == 1, let only = kinds.flow(names[0]) else {
+                throw APIError.invalid(
+                    names.isEmpty
+                        ? "no flow takes records from \(connection.id); configure one (flows: in the configuration file)"
+                        : "name the flow to sync: one of \(names.joined(separator: ", "))",
+                    field: "flow")
+            }
+            return only
+        }
+        let id = try RequestParsing.string(value, field: "flow", maxLength: 64)
+        guard let flow = kinds.flow(id) else {
+            throw APIError.invalid(
+                "\(id) is not a flow kind this build runs (one of \(kinds.flows.map(\.id).joined(separator: ", ")))", field: "flow")
+        }
+        guard let kind = kinds.connector(connection.type) else {
+            throw APIError.invalid("this build has no connector for type \(connection.type)", field: "flow")
+        }
+        if let missing = flow.missing(on: kind, as: .source) { throw APIError.invalid(missing, field: "flow") }
+        guard names.contains(flow.id) else {
+            throw APIError.invalid(
+                "no \(flow.id) flow takes records from \(connection.id); configure one (flows: in the configuration file)"
+                    + (names.isEmpty ? "" : "; configured here: \(names.joined(separator: ", "))"),
+                field: "flow")
+        }
+        return flow
     }
 
     /// A tracking number typed by an operator (the carrier's list was late, or the parcel went
@@ -195,7 +221,8 @@ struct IntegrationRoutes: Sendable {
         guard let flow = flows.flows.first(where: { $0.kind == .shipping && $0.source == connection.id }) else {
             throw APIError.invalid("no shipping flow takes orders from \(connection.id)", field: "id")
         }
-        var carrierTitle = "Horoz Lojistik"
+        // Unset: the job names the carrier connection's own title.
+        var carrierTitle = ""
         if let value = body["carrier"] { carrierTitle = try RequestParsing.string(value, field: "carrier", maxLength: 64) }
         guard let order = try await store.binding(connection: connection.id, entity: "order", internalID: "\(connection.id.rawValue):\(number)")
         else { throw APIError.notFound("no order \(number.prefix(64)) is known on \(connection.id)") }

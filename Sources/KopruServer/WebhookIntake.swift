@@ -54,7 +54,7 @@ public final class WebhookIntake: Sendable {
     func receive(_ target: Target, request: Request, context: HubRequestContext) async throws -> Response {
         let remote = context.remoteAddress?.ipAddress ?? "-"
         // Only known types become metric labels: a path parameter must not mint new series.
-        let provider = target.provider.map { ConnectorType.named($0) == nil ? "unknown" : $0 } ?? "-"
+        let provider = target.provider.map { directory.kinds.connector($0) == nil ? "unknown" : $0 } ?? "-"
         var log = WebhookLogLine(provider: provider, connection: "-", remote: remote)
         count("received", provider: log.provider)
         do {
@@ -83,9 +83,8 @@ public final class WebhookIntake: Sendable {
             throw APIError(.forbidden, code: "webhook_misconfigured", message: "this connection's webhook settings are invalid")
         }
 
-        let secret = connection.secrets["webhookSecret"].map { Array($0.reveal().utf8) } ?? []
         do {
-            try HMACWebhookVerifier(secret: secret, rule: settings.rule).verify(webhook)
+            try settings.verifier.verify(webhook)
         } catch {
             throw APIError(error == .noSecret ? .forbidden : .unauthorized, code: error.code, message: error.message)
         }

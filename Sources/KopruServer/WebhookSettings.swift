@@ -1,12 +1,14 @@
 import Foundation
 import KopruConnectors
+import KopruCore
 import KopruStore
 
-/// How one connection receives webhooks, read from its settings (`webhook.*` keys) and its
-/// `webhookSecret`. Every key is optional; `README`/docs list them. Bad values are reported with
-/// the setting's name when the connection is saved, so intake never meets them.
+/// How one connection receives webhooks: the verifier its connector kind builds from its
+/// settings and secrets, and the intake rules every kind shares (`webhook.*` keys: delivery id,
+/// topic, allow-list, rate, routing). Bad values are reported with the setting's name when the
+/// connection is saved, so intake never meets them.
 struct WebhookSettings: Sendable {
-    var rule = HMACWebhookVerifier.Rule()
+    var verifier: any WebhookVerifier
     /// The provider's delivery id; without one, deliveries are told apart by a hash of the body.
     var deliveryIDHeader: String?
     var topicHeader: String?
@@ -23,40 +25,18 @@ struct WebhookSettings: Sendable {
         case json(String)
     }
 
-    static let keys = [
-        "webhook.signatureHeader", "webhook.encoding", "webhook.signaturePrefix", "webhook.signedBytes",
-        "webhook.timestampHeader", "webhook.toleranceSeconds", "webhook.deliveryIdHeader", "webhook.topicHeader",
-        "webhook.allowedIPs", "webhook.ratePerSecond", "webhook.burst", "webhook.routeBy", "webhook.routeValue",
-    ]
-
-    init(settings: [String: String]) throws(APIError) {
+    /// For a connection of `kind`: its defaults under the connection's own settings.
+    init(connection: Connection, kind: ConnectorKind?) throws(APIError) {
+        let webhooks = kind?.webhooks ?? .hmac()
+        let settings = webhooks.defaults.merging(connection.settings) { $1 }
+        do {
+            verifier = try webhooks.verifier(settings, connection.secrets)
+        } catch {
+            throw .invalid(error.message, field: error.field ?? "settings")
+        }
         func field(_ key: String) -> String { "settings.\(key)" }
         let value = { (key: String) -> String? in
             settings[key].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
-        }
-        if let header = value("webhook.signatureHeader") { rule.signatureHeader = header }
-        if let encoding = value("webhook.encoding") {
-            guard let parsed = HMACWebhookVerifier.Encoding(rawValue: encoding) else {
-                throw .invalid("must be hex or base64", field: field("webhook.encoding"))
-            }
-            rule.encoding = parsed
-        }
-        if let prefix = value("webhook.signaturePrefix") { rule.signaturePrefix = prefix }
-        if let signed = value("webhook.signedBytes") {
-            guard let parsed = HMACWebhookVerifier.SignedBytes(rawValue: signed) else {
-                throw .invalid("must be body or timestamp.body", field: field("webhook.signedBytes"))
-            }
-            rule.signedBytes = parsed
-        }
-        rule.timestampHeader = value("webhook.timestampHeader")
-        if rule.signedBytes == .timestampDotBody, rule.timestampHeader == nil {
-            throw .invalid("timestamp.body needs webhook.timestampHeader", field: field("webhook.timestampHeader"))
-        }
-        if let tolerance = value("webhook.toleranceSeconds") {
-            guard let seconds = Int(tolerance), seconds > 0 else {
-                throw .invalid("must be a positive whole number of seconds", field: field("webhook.toleranceSeconds"))
-            }
-            rule.toleranceSeconds = seconds
         }
         deliveryIDHeader = value("webhook.deliveryIdHeader")
         topicHeader = value("webhook.topicHeader")

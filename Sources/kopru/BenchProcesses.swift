@@ -1,3 +1,4 @@
+import KopruApp
 import Crypto
 import Foundation
 import KopruEngine
@@ -105,6 +106,3 @@ struct ProcessBench {
     }
 }
 
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
-}

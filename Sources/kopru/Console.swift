@@ -1,3 +1,4 @@
+import KopruApp
 import Foundation
 
 /// A line on stdout, written at once (no buffering), so a pipe sees progress as it happens.

@@ -1,3 +1,4 @@
+import KopruApp
 import ArgumentParser
 import Foundation
 import KopruCore

@@ -1,3 +1,4 @@
+import KopruApp
 import ArgumentParser
 import Foundation
 import KopruEngine
@@ -40,12 +41,14 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "kopru")
         let store = try await Runtime.openStore(configuration)
         try await Runtime.applyConnections(configuration, to: store)
+        let catalog = try Runtime.flowCatalog(configuration)
+        try await Runtime.checkFlows(catalog, kinds: configuration.kinds, store: store)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if role != .worker {
             let checks = HubConnectors()
             let dependencies = HubServerDependencies(
-                store: store, webhooks: .init(bodyLimit: configuration.webhookBodyLimitBytes),
-                flows: Runtime.flowCatalog(configuration), checkConnection: { try await checks.check($0, probe: $1) })
+                store: store, kinds: configuration.kinds, webhooks: .init(bodyLimit: configuration.webhookBodyLimitBytes),
+                flows: catalog, checkConnection: { try await checks.check($0, probe: $1) })
             let host = configuration.httpHost
             let application = buildApplication(dependencies, host: host, port: configuration.httpPort) { port in
                 // Scripts (and the benchmark) read this line to learn the port when it was 0.
@@ -56,7 +59,7 @@ struct Serve: AsyncParsableCommand {
         if role != .web {
             let processorConfiguration = Runtime.processorConfiguration(configuration)
             let processor = JobProcessor(
-                store: store, registry: Runtime.registry(store: store, catalog: Runtime.flowCatalog(configuration)), configuration: processorConfiguration,
+                store: store, registry: Runtime.registry(store: store, catalog: catalog), configuration: processorConfiguration,
                 logger: Logger(label: "kopru.jobs"))
             let scheduler = Scheduler(
                 store: store, schedules: try Runtime.schedules(configuration), holder: processorConfiguration.workerID,

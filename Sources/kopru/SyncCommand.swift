@@ -1,3 +1,4 @@
+import KopruApp
 import ArgumentParser
 import Foundation
 import KopruCore
@@ -25,15 +26,15 @@ struct SyncCommand: AsyncParsableCommand {
             """)
 
     @Argument(help: "The connection id.") var connection: String
-    @Argument(help: "orders, stock, customers or shipments.") var flow: String
+    @Argument(help: "The flow kind: orders, stock, prices, customers, shipments or shipping.") var flow: String
     @Flag(help: "Everything, not only what changed.") var full = false
     @Option(help: "Seconds between progress lines when not on a terminal.") var every = 2.0
     @Flag(help: "Only start the sync and follow it; leave the work to running `kopru serve` processes.") var noWorker = false
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        guard FlowDefinition.Kind(rawValue: flow) != nil else {
-            throw ValidationError("FLOW must be one of \(FlowDefinition.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard Installed.kinds.flow(flow) != nil else {
+            throw ValidationError("FLOW must be one of \(Installed.flows.map(\.id).joined(separator: ", "))")
         }
         guard every > 0 else { throw ValidationError("--every must be positive") }
     }
@@ -44,9 +45,9 @@ struct SyncCommand: AsyncParsableCommand {
         Runtime.bootstrapLogging(configuration)
         let store = try await Runtime.openStore(configuration)
         try await Runtime.applyConnections(configuration, to: store)
-        let catalog = Runtime.flowCatalog(configuration)
+        let catalog = try Runtime.flowCatalog(configuration)
         let id = ConnectionID(connection)
-        let flows = catalog.flows.filter { $0.kind.rawValue == flow && ($0.source == id || $0.target == id) }
+        let flows = catalog.flows.filter { $0.kind.id == flow && ($0.source == id || $0.target == id) }
         guard !flows.isEmpty else {
             throw ValidationError("no \(flow) flow starts or ends at connection \(connection) (configure one under flows:)")
         }

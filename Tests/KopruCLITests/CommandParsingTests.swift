@@ -1,6 +1,7 @@
 import ArgumentParser
 import Testing
 
+@testable import KopruApp
 @testable import kopru
 
 @Suite("Command line")

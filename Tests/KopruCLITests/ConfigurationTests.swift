@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import KopruApp
 @testable import kopru
 
 @Suite("Configuration")

@@ -7,6 +7,7 @@ import KopruEngine
 #endif
 import Testing
 
+@testable import KopruApp
 @testable import kopru
 
 /// `kopru demo` and `kopru sandbox` as a user runs them: real processes, no configuration.
@@ -124,7 +125,7 @@ struct DemoAndSandboxTests {
         try configuration.validate()
         #expect(configuration.connections.first?.settings["skuMap.TRM-500"] == "STK-1")
         #expect(configuration.flows.map(\.name) == ["orders", "stock", "prices"])
-        let catalog = Runtime.flowCatalog(configuration)
+        let catalog = try Runtime.flowCatalog(configuration)
         #expect(catalog.flows[1].buffer == 2 && catalog.flows[1].skuMap == ["STK-1": "TRM-500"])
         #expect(catalog.flows[2].priceRule == (try PriceRule(parsing: "markup=15%,ending=.90,min=99.90")))
         let schedules = try Runtime.flowSchedules(configuration)

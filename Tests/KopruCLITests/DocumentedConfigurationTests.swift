@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import KopruApp
 @testable import kopru
 
 /// What the documents show a user must load as written (issue 14.8): every YAML block in docs/

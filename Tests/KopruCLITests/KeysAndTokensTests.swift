@@ -5,6 +5,7 @@ import KopruStore
 import KopruStoreSQLite
 import Testing
 
+@testable import KopruApp
 @testable import kopru
 
 @Suite("kopru keys rotate and kopru tokens")

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KopruCore
+import KopruEngine
 import KopruServer
 import KopruStore
 import KopruStoreSQLite
@@ -140,7 +141,9 @@ struct AdminAPITests {
 
     @Test("sync queues a job (202), logs page with a cursor, delete refuses while jobs are pending")
     func syncLogsDelete() async throws {
-        let hub = try await HubFixture()
+        var fixture = try await HubFixture()
+        fixture.flows = FlowCatalog([FlowDefinition(name: "orders", kind: .orders, source: "shop", target: "erp")])
+        let hub = fixture
         defer { hub.cleanUp() }
         try await hub.store.saveConnection(Connection(id: "shop", type: "shopify", name: "Shop"), now: Date())
         let t0 = Date(timeIntervalSince1970: 1_790_000_000)

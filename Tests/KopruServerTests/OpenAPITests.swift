@@ -1,4 +1,5 @@
 import Foundation
+import KopruApp
 import Hummingbird
 import HummingbirdTesting
 import KopruServer
@@ -15,7 +16,7 @@ struct OpenAPITests {
 
     @Test("every route is documented and every documented route exists")
     func routerMatchesDocument() async throws {
-        let router = buildRouter(HubServerDependencies(store: MemoryStore()))
+        let router = buildRouter(HubServerDependencies(store: MemoryStore(), kinds: Installed.kinds))
         let routed = Set(router.routes.map { "\($0.method.rawValue) \(Self.normalise("\($0.path)"))" })
 
         let hub = try await HubFixture()

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import KopruApp
 import KopruConnectors
 import KopruCore
 import KopruEngine
@@ -21,6 +22,7 @@ struct HubFixture {
     let logs = CapturedLogs()
     var webhooks = WebhookIntake.Configuration()
     var flows = FlowCatalog([])
+    var kinds = HubKinds.forServerTests
 
     init() async throws {
         HubMetrics.bootstrap()
@@ -41,7 +43,7 @@ struct HubFixture {
     func live<Value: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
         let logs = self.logs
         let dependencies = HubServerDependencies(
-            store: store, webhooks: webhooks, makeLogger: { label in Logger(label: label) { logs.handler(label: $0) } }, flows: flows)
+            store: store, kinds: kinds, webhooks: webhooks, makeLogger: { label in Logger(label: label) { logs.handler(label: $0) } }, flows: flows)
         let app = buildApplication(dependencies, host: "127.0.0.1", port: 0)
         return try await app.test(.live, body)
     }
@@ -119,5 +121,27 @@ private struct CapturingHandler: LogHandler {
     func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         sink.append("\(event.level) \(label): \(event.message) \(merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+    }
+}
+
+/// A kind with no connector behind it, for routes that only read the kind (webhooks, config).
+struct StubConnector: Sendable {}
+
+extension HubKinds {
+    /// The installed kinds, and three the API tests use that have no connector here yet.
+    static let forServerTests = HubKinds(
+        connectors: Installed.connectors + [
+            .stub("shopify", [.orderFeed, .customerFeed, .stockSink, .priceSink, .orderShipmentSink]), .stub("hepsiburada", [.orderFeed]),
+            .stub("iyzico", []),
+        ],
+        flows: Installed.flows)
+}
+
+extension ConnectorKind {
+    static func stub(_ id: String, _ capabilities: Set<Capability>) -> ConnectorKind {
+        ConnectorKind(
+            id: id, name: id.capitalized, capabilities: capabilities,
+            endpointLimits: { _ in EndpointLimits(fallback: EndpointClass(name: "default", limit: nil) { _, _ in true }) },
+            build: { _ in StubConnector() })
     }
 }

@@ -256,3 +256,28 @@ public struct CarrierTrackJob: FlowJobHandler {
         return .done([.enqueue(try ShipmentCreateJob.trackingJob(shipment, channel: flow.source))])
     }
 }
+
+extension FlowKind {
+    /// Channel orders → carrier shipment orders (returns too), label, and the carrier's tracking
+    /// number back on the channel order.
+    public static let shipping = FlowKind(
+        id: "shipping", summary: "channel orders → carrier shipments and labels, tracking numbers back on the channel",
+        source: [[.orderFeed], [.orderShipmentSink]], target: [[.shipmentSink], [.carrierLabels], [.carrierTracking]],
+        defaultSchedule: "* * * * *", lane: .realTime, wokenByWebhook: true,
+        options: [
+            .overlapSeconds, .exportStatuses,
+            FlowOption("returnStatuses", default: "[returned, refunded]", help: "channel order statuses that send the goods back") {
+                value, flow throws(FlowOption.Problem) in flow.returnStatuses = try value.statuses()
+            },
+            FlowOption("trackingPollSeconds", default: "900", help: "how often to ask the carrier for a tracking number") {
+                value, flow throws(FlowOption.Problem) in flow.trackingPollInterval = .seconds(try value.integer(atLeast: 1))
+            },
+        ]
+    ) { environment, retryPolicy in
+        [
+            ShippingPollJob(environment), CarrierShipJob(environment, retryPolicy: retryPolicy),
+            CarrierLabelJob(environment, retryPolicy: retryPolicy), CarrierTrackJob(environment, retryPolicy: retryPolicy),
+            ShipmentCreateJob(environment, retryPolicy: retryPolicy),
+        ]
+    }
+}

@@ -6,21 +6,8 @@ import KopruStore
 /// A flow, as declared in configuration: records of one kind move from a source connection to a
 /// target connection, started by a schedule, a webhook, or `POST /api/integrations/{id}/sync`.
 public struct FlowDefinition: Hashable, Sendable {
-    public enum Kind: String, Hashable, Sendable, CaseIterable {
-        /// Channel orders → ERP orders, with a note written back on the channel order.
-        case orders
-        /// ERP stock → channel stock, only what changed.
-        case stock
-        /// ERP prices → channel prices through the channel's price rule, only what changed.
-        case prices
-        /// New channel customers → ERP customers.
-        case customers
-        /// ERP "shipped" → channel shipment with tracking number.
-        case shipments
-        /// Channel orders → carrier shipment orders (returns too), label, and the carrier's
-        /// tracking number back on the channel order.
-        case shipping
-    }
+    /// What kind of flow this is; the descriptor says what it needs, runs and accepts.
+    public typealias Kind = FlowKind
 
     public var name: String
     public var kind: Kind
@@ -76,15 +63,15 @@ public struct FlowDefinition: Hashable, Sendable {
     }
 
     /// The job kind that runs one pass of this flow on its source connection.
-    public var syncKind: String { "sync.\(kind.rawValue)" }
+    public var syncKind: String { kind.syncKind }
 
-    /// A job that runs this flow now; concurrent requests collapse into one pending run. A
-    /// stock sync is bulk traffic (below zero): orders go first.
+    /// A job that runs this flow now; concurrent requests collapse into one pending run. Bulk
+    /// traffic (stock, prices) runs below zero: orders go first.
     public func syncJob(mode: String = "delta", priority: Int? = nil) -> NewJob {
-        let priority = priority ?? ([.stock, .prices].contains(kind) ? StockPriority.sync : 5)
+        let priority = priority ?? kind.lane.syncPriority
         return NewJob(
             kind: syncKind, idempotencyKey: "sync:\(name):\(UUID().uuidString)",
-            payload: (try? JSONEncoder.kopru.encode(SyncRequest(flow: kind.rawValue, mode: mode, name: name))) ?? Data(),
+            payload: (try? JSONEncoder.kopru.encode(SyncRequest(flow: kind.id, mode: mode, name: name))) ?? Data(),
             priority: priority, coalescingKey: "sync:\(name)", connection: source)
     }
 }
@@ -133,7 +120,7 @@ public struct FlowCatalog: Sendable {
     /// A webhook from a connection that feeds order flows makes those flows poll now: the
     /// webhook is a hint, the poll is the truth.
     public func jobs(afterWebhookFrom connection: ConnectionID) -> [NewJob] {
-        flows.filter { $0.source == connection && [.orders, .customers, .shipping].contains($0.kind) }.map { $0.syncJob(priority: 8) }
+        flows.filter { $0.source == connection && $0.kind.wokenByWebhook }.map { $0.syncJob(priority: 8) }
     }
 }
 
@@ -264,30 +251,21 @@ extension FlowJobHandler {
 }
 
 extension JobRegistry {
-    /// Every flow job: the polls and syncs that flows start, and the exports, notes, pushes and
-    /// shipments they enqueue. `retryPolicy` applies to the jobs that call a target.
+    /// Every flow job: the handlers of each installed flow kind and of each kind a configured
+    /// flow uses (the first registration of a job kind wins, as kinds share some jobs).
+    /// `retryPolicy` applies to the jobs that call a target.
     public static func flows(
-        _ catalog: FlowCatalog, connectors: ConnectorResolver, store: any Store, retryPolicy: RetryPolicy = .exponentialJitter()
+        _ catalog: FlowCatalog, kinds: [FlowKind] = [], connectors: ConnectorResolver, store: any Store,
+        retryPolicy: RetryPolicy = .exponentialJitter()
     ) -> [any JobHandler] {
         let environment = FlowEnvironment(catalog: catalog, connectors: connectors, store: store)
-        return [
-            OrderPollJob(environment),
-            OrderExportJob(environment, retryPolicy: retryPolicy),
-            OrderNoteJob(environment, retryPolicy: retryPolicy),
-            StockSyncJob(environment),
-            StockPushJob(environment, retryPolicy: retryPolicy),
-            BulkStatusJob(environment),
-            SellableStockJob(environment, retryPolicy: retryPolicy),
-            PriceSyncJob(environment),
-            PricePushJob(environment, retryPolicy: retryPolicy),
-            CustomerPollJob(environment),
-            CustomerExportJob(environment, retryPolicy: retryPolicy),
-            ShipmentPollJob(environment),
-            ShipmentCreateJob(environment, retryPolicy: retryPolicy),
-            ShippingPollJob(environment),
-            CarrierShipJob(environment, retryPolicy: retryPolicy),
-            CarrierLabelJob(environment, retryPolicy: retryPolicy),
-            CarrierTrackJob(environment, retryPolicy: retryPolicy),
-        ]
+        var seen = Set<String>()
+        var handlers: [any JobHandler] = []
+        var used: [FlowKind] = []
+        for kind in kinds + catalog.flows.map(\.kind) where !used.contains(kind) { used.append(kind) }
+        for handler in used.flatMap({ $0.handlers(environment, retryPolicy) }) where seen.insert(handler.kind).inserted {
+            handlers.append(handler)
+        }
+        return handlers
     }
 }

@@ -208,3 +208,17 @@ public struct OrderNoteJob: FlowJobHandler {
         return .done
     }
 }
+
+extension FlowKind {
+    /// Channel orders → ERP orders, with a note written back on the channel order.
+    public static let orders = FlowKind(
+        id: "orders", summary: "channel orders → ERP orders, with a note back on the channel order",
+        source: [[.orderFeed]], target: [[.orderSink]], defaultSchedule: "* * * * *", lane: .realTime, wokenByWebhook: true,
+        options: [.overlapSeconds, .exportStatuses, .notes]
+    ) { environment, retryPolicy in
+        [
+            OrderPollJob(environment), OrderExportJob(environment, retryPolicy: retryPolicy),
+            OrderNoteJob(environment, retryPolicy: retryPolicy), SellableStockJob(environment, retryPolicy: retryPolicy),
+        ]
+    }
+}

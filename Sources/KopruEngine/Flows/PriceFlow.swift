@@ -125,3 +125,21 @@ public struct PricePushJob: FlowJobHandler {
         return .done(effects)
     }
 }
+
+extension FlowKind {
+    /// ERP prices → channel prices through the channel's price rule, only what changed.
+    public static let prices = FlowKind(
+        id: "prices", summary: "ERP prices → channel prices through the channel's price rule",
+        source: [[.priceSource]], target: [[.priceSink]], defaultSchedule: "0 * * * *", lane: .bulk,
+        options: [
+            FlowOption("priceRule", default: "identity", help: "e.g. markup=15%,ending=.90,min=99.90 or fixed=349.90") {
+                value, flow throws(FlowOption.Problem) in
+                let text = try value.text()
+                do throws(ValidationError) { flow.priceRule = try PriceRule(parsing: text) } catch {
+                    throw FlowOption.Problem("\(error.message) (e.g. markup=15%,ending=.90,min=99.90 or fixed=349.90)")
+                }
+            },
+            .skuMap,
+        ]
+    ) { environment, retryPolicy in [PriceSyncJob(environment), PricePushJob(environment, retryPolicy: retryPolicy)] }
+}

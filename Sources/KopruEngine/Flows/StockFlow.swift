@@ -455,3 +455,25 @@ func refusedWarning(flow: FlowDefinition, kind: String, what: String, refused: [
             message: "\(refused.count) \(what) refused by the target, the rest saved: \(sample)",
             details: ["flow": flow.name, "refused": refused.map(\.0).prefix(200).joined(separator: ",")]))
 }
+
+extension FlowKind {
+    /// ERP stock → channel stock, only what changed (seed 000: hourly as the safety net).
+    public static let stock = FlowKind(
+        id: "stock", summary: "ERP stock → channel stock, only what changed",
+        source: [[.stockSource]], target: [[.stockSink, .bulkStockSink]], defaultSchedule: "0 * * * *", lane: .bulk,
+        options: [
+            FlowOption("buffer", default: "0", help: "units held back from this channel (its safety buffer)") { value, flow throws(FlowOption.Problem) in
+                flow.buffer = try value.integer(atLeast: 0)
+            },
+            .skuMap,
+            FlowOption("bulkPollMilliseconds", default: "10000", help: "how long to wait between bulk status checks") {
+                value, flow throws(FlowOption.Problem) in flow.bulkPollInterval = .milliseconds(try value.integer(atLeast: 1))
+            },
+        ]
+    ) { environment, retryPolicy in
+        [
+            StockSyncJob(environment), StockPushJob(environment, retryPolicy: retryPolicy), BulkStatusJob(environment),
+            SellableStockJob(environment, retryPolicy: retryPolicy),
+        ]
+    }
+}

@@ -13,8 +13,8 @@ import Logging
 /// SQLite store in a temporary folder, the ERP → Magento stock flow (and an order flow for the
 /// priority check) and a running job processor, with connectors built as `kopru serve` builds
 /// them (shared rate budgets included).
-final class StockBenchWorld: Sendable {
-    enum Profile: Sendable {
+package final class StockBenchWorld: Sendable {
+    package enum Profile: Sendable {
         /// Limits off: the hub's own cost.
         case unlimited
         /// Ozon's stock endpoint: ≤ 100 rows per request, ≤ 80 requests per minute.
@@ -23,7 +23,7 @@ final class StockBenchWorld: Sendable {
         /// requests per minute (Magento has none itself; this stands for a WAF rule).
         case magentoBulk
 
-        var name: String {
+        package var name: String {
             switch self {
             case .unlimited: "unlimited"
             case .ozon: "ozon-stock (100 rows × 80 req/min)"
@@ -31,45 +31,45 @@ final class StockBenchWorld: Sendable {
             }
         }
 
-        var requestsPerWindow: Int { self == .ozon ? 80 : 10 }
-        var rowsPerRequest: Int { self == .ozon ? 100 : 5_000 }
-        var route: String { self == .ozon ? "stock.source-items" : "stock.bulk" }
+        package var requestsPerWindow: Int { self == .ozon ? 80 : 10 }
+        package var rowsPerRequest: Int { self == .ozon ? 100 : 5_000 }
+        package var route: String { self == .ozon ? "stock.source-items" : "stock.bulk" }
     }
 
-    struct Timing {
-        var seconds: Double
-        var requests: Int
-        var rows: Int
-        var sandboxShare: Double
+    package struct Timing {
+        package var seconds: Double
+        package var requests: Int
+        package var rows: Int
+        package var sandboxShare: Double
     }
 
-    struct BudgetResult {
-        var profile: String
-        var limit: String
-        var timeScale: Double
-        var requests: Int
-        var rows: Int
-        var refused: Int
-        var efficiency: Double
-        var seconds: Double
-        var orderExportMilliseconds: Double
+    package struct BudgetResult {
+        package var profile: String
+        package var limit: String
+        package var timeScale: Double
+        package var requests: Int
+        package var rows: Int
+        package var refused: Int
+        package var efficiency: Double
+        package var seconds: Double
+        package var orderExportMilliseconds: Double
     }
 
-    let magento = MagentoSandbox()
-    let erp: ERPSandbox
-    let magentoServer: SandboxServer
-    let erpServer: SandboxServer
-    let store: SQLiteStore
-    let directory: URL
-    let catalog: FlowCatalog
-    let processor: JobProcessor
-    let worker: Task<Void, any Error>
-    let skus: [String]
-    let profile: Profile
+    package let magento = MagentoSandbox()
+    package let erp: ERPSandbox
+    package let magentoServer: SandboxServer
+    package let erpServer: SandboxServer
+    package let store: SQLiteStore
+    package let directory: URL
+    package let catalog: FlowCatalog
+    package let processor: JobProcessor
+    package let worker: Task<Void, any Error>
+    package let skus: [String]
+    package let profile: Profile
     /// Real seconds per platform minute.
-    let window: Double
+    package let window: Double
 
-    init(skus count: Int, profile: Profile) async throws {
+    package init(skus count: Int, profile: Profile) async throws {
         self.profile = profile
         var settings = ERPSandbox.Settings()
         settings.honoursIdempotencyKey = false
@@ -142,7 +142,7 @@ final class StockBenchWorld: Sendable {
         worker = Task { try await processor.run() }
     }
 
-    func shutdown() async {
+    package func shutdown() async {
         processor.stop()
         _ = try? await worker.value
         await magentoServer.shutdown()
@@ -151,7 +151,7 @@ final class StockBenchWorld: Sendable {
     }
 
     /// Runs one sync to the end (every queued row confirmed or refused) and times it.
-    func sync(mode: String, expect: Int? = nil, changing: Int = 0) async throws -> Timing {
+    package func sync(mode: String, expect: Int? = nil, changing: Int = 0) async throws -> Timing {
         if changing > 0 {
             let step = max(1, skus.count / changing)
             var levels: [String: Int] = [:]
@@ -192,7 +192,7 @@ final class StockBenchWorld: Sendable {
     }
 
     /// The seed's way: one request per SKU, one after another, through the same client stack.
-    func perSKUBaseline() async throws -> Double {
+    package func perSKUBaseline() async throws -> Double {
         let credentials = magento.credentials
         let connector = try Magento2Connector(
             connection: "baseline", settings: ["baseURL": magentoServer.baseURL.absoluteString, "stock.mode": "legacy"],
@@ -212,7 +212,7 @@ final class StockBenchWorld: Sendable {
 
     /// A full sync under the profile's limit, with five orders placed a second in whose export
     /// is timed: bulk stock traffic must not hold them up.
-    func budgetRun() async throws -> BudgetResult {
+    package func budgetRun() async throws -> BudgetResult {
         let clock = ContinuousClock()
         let started = clock.now
         let run = try await start(mode: "full")
@@ -247,7 +247,7 @@ final class StockBenchWorld: Sendable {
     }
 
     /// The process's peak resident set (Linux `VmHWM`), in MB.
-    static func peakRSSMegabytes() -> Double {
+    package static func peakRSSMegabytes() -> Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
             let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")

@@ -2,83 +2,94 @@ import Foundation
 import KopruConnectors
 import KopruCore
 import KopruEngine
+import KopruStore
 import Yams
 
 /// Everything `kopru` reads from its YAML file (named by `KOPRU_CONFIG`) and the environment.
 /// The environment wins. Every key is documented in docs/configuration.md.
-struct HubConfiguration: Equatable {
-    struct ScheduleEntry: Equatable {
-        var name: String
-        var cron: String
-        var timeZone: String
-        var kind: String
-        var connection: String?
-        var payload: String
+package struct HubConfiguration: Equatable {
+    package struct ScheduleEntry: Equatable {
+        package var name: String
+        package var cron: String
+        package var timeZone: String
+        package var kind: String
+        package var connection: String?
+        package var payload: String
     }
 
-    struct ConnectionEntry: Equatable {
-        var id: String
-        var type: String
-        var name: String
-        var settings: [String: String]
+    package struct ConnectionEntry: Equatable {
+        package var id: String
+        package var type: String
+        package var name: String
+        package var settings: [String: String]
         /// Literal values, or `env:NAME` to read one from the environment.
-        var secrets: [String: String]
+        package var secrets: [String: String]
     }
 
-    struct FlowEntry: Equatable {
-        var name: String
-        var kind: String
-        var from: String
-        var to: String
-        var schedule: String?
-        var timeZone: String
-        var overlapSeconds: Int
-        var notes: Bool
-        var exportStatuses: [String]
-        var buffer = 0
-        var skuMap: [String: String] = [:]
-        var bulkPollMilliseconds = 10_000
-        var priceRule: String?
-        var returnStatuses: [String] = ["returned", "refunded"]
-        var trackingPollSeconds = 900
+    /// A flow as written: the keys every flow has, and its kind's own options (`FlowKind.options`).
+    package struct FlowEntry: Equatable {
+        package var name: String
+        package var kind: String
+        package var from: String
+        package var to: String
+        package var schedule: String?
+        package var timeZone: String
         /// `retry: {maxAttempts, baseMilliseconds, capMilliseconds}` as `retry.*` keys.
-        var retry: [String: String] = [:]
+        package var retry: [String: String] = [:]
+        package var options: [String: FlowOption.Value] = [:]
+
+        package init(
+            name: String, kind: String, from: String, to: String, schedule: String? = nil, timeZone: String = "Europe/Istanbul",
+            retry: [String: String] = [:], options: [String: FlowOption.Value] = [:]
+        ) {
+            (self.name, self.kind, self.from, self.to, self.schedule, self.timeZone) = (name, kind, from, to, schedule, timeZone)
+            self.retry = retry
+            self.options = options
+        }
+
+        /// The keys every flow may set, whatever its kind.
+        static let commonKeys: Set<String> = ["name", "kind", "from", "to", "schedule", "timeZone", "retry"]
     }
 
-    var store = "sqlite:./kopru.db"
-    var durability = "full"
-    var httpHost = "127.0.0.1"
-    var httpPort = 8080
-    var webhookBodyLimitBytes = 1 << 20
-    var masterKey: String?
-    var logLevel = "info"
-    var logFormat = "text"
-    var workerConcurrency = 32
-    var claimBatch = 64
-    var leaseSeconds = 60.0
-    var pollMilliseconds = 250
-    var connectionConcurrency = 4
-    var connectionConcurrencyOverrides: [String: Int] = [:]
-    var shutdownGraceSeconds = 15.0
-    var eventRetentionDays = 30
-    var schedulerTermSeconds = 10.0
-    var schedules: [ScheduleEntry] = []
-    var connections: [ConnectionEntry] = []
-    var flows: [FlowEntry] = []
+    /// The installed kinds the file is read against.
+    package var kinds = Installed.kinds
+
+    package init() {}
+
+    package var store = "sqlite:./kopru.db"
+    package var durability = "full"
+    package var httpHost = "127.0.0.1"
+    package var httpPort = 8080
+    package var webhookBodyLimitBytes = 1 << 20
+    package var masterKey: String?
+    package var logLevel = "info"
+    package var logFormat = "text"
+    package var workerConcurrency = 32
+    package var claimBatch = 64
+    package var leaseSeconds = 60.0
+    package var pollMilliseconds = 250
+    package var connectionConcurrency = 4
+    package var connectionConcurrencyOverrides: [String: Int] = [:]
+    package var shutdownGraceSeconds = 15.0
+    package var eventRetentionDays = 30
+    package var schedulerTermSeconds = 10.0
+    package var schedules: [ScheduleEntry] = []
+    package var connections: [ConnectionEntry] = []
+    package var flows: [FlowEntry] = []
 
     /// A configuration problem, naming the key (`workers.concurrency`) or variable.
-    struct Problem: Error, CustomStringConvertible, Equatable {
-        let key: String
-        let message: String
-        var description: String { "configuration: \(key) \(message)" }
+    package struct Problem: Error, CustomStringConvertible, Equatable {
+        package let key: String
+        package let message: String
+        package var description: String { "configuration: \(key) \(message)" }
     }
 
-    static let environmentKeys = [
+    package static let environmentKeys = [
         "KOPRU_STORE", "KOPRU_HTTP_HOST", "KOPRU_HTTP_PORT", "KOPRU_MASTER_KEY", "KOPRU_LOG_LEVEL", "KOPRU_LOG_FORMAT",
         "KOPRU_DURABILITY",
     ]
 
-    static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> HubConfiguration {
+    package static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> HubConfiguration {
         var configuration = HubConfiguration()
         if let path = environment["KOPRU_CONFIG"], !path.isEmpty {
             let text: String
@@ -92,7 +103,7 @@ struct HubConfiguration: Equatable {
         return configuration
     }
 
-    mutating func apply(yaml text: String) throws {
+    package mutating func apply(yaml text: String) throws {
         let root: Any?
         do { root = try Yams.load(yaml: text) } catch {
             throw Problem(key: "KOPRU_CONFIG", message: "is not valid YAML: \(error)")
@@ -165,7 +176,7 @@ struct HubConfiguration: Equatable {
         try applyFlows(reader)
     }
 
-    mutating func applyFlows(_ reader: YAMLReader) throws {
+    package mutating func applyFlows(_ reader: YAMLReader) throws {
         for entry in try reader.list("connections") {
             try entry.allow(["id", "type", "name", "settings", "secrets"])
             let id = try entry.requiredString("id")
@@ -174,26 +185,27 @@ struct HubConfiguration: Equatable {
                     id: id, type: try entry.requiredString("type"), name: try entry.string("name") ?? id,
                     settings: try entry.flattened("settings"), secrets: try entry.flattened("secrets")))
         }
-        for entry in try reader.list("flows") {
-            try entry.allow([
-                "name", "kind", "from", "to", "schedule", "timeZone", "overlapSeconds", "notes", "exportStatuses", "buffer", "skuMap",
-                "bulkPollMilliseconds", "priceRule", "returnStatuses", "trackingPollSeconds", "retry",
-            ])
+        for (index, entry) in try reader.list("flows").enumerated() {
+            let kindID = try entry.requiredString("kind")
+            guard let kind = kinds.flow(kindID) else {
+                throw Problem(
+                    key: "flows[\(index)].kind",
+                    message: "\"\(kindID)\" is not a flow kind this build runs (one of \(kinds.flows.map(\.id).joined(separator: ", ")))")
+            }
+            try entry.allow(FlowEntry.commonKeys.union(kind.options.map(\.key)))
+            var options: [String: FlowOption.Value] = [:]
+            for option in kind.options { options[option.key] = try entry.optionValue(option.key) }
             flows.append(
                 FlowEntry(
-                    name: try entry.requiredString("name"), kind: try entry.requiredString("kind"),
-                    from: try entry.requiredString("from"), to: try entry.requiredString("to"),
-                    schedule: try entry.string("schedule"), timeZone: try entry.string("timeZone") ?? "Europe/Istanbul",
-                    overlapSeconds: try entry.int("overlapSeconds") ?? 300, notes: (try entry.string("notes") ?? "true") == "true",
-                    exportStatuses: try entry.stringList("exportStatuses") ?? ["accepted"], buffer: try entry.int("buffer") ?? 0,
-                    skuMap: try entry.flattened("skuMap"), bulkPollMilliseconds: try entry.int("bulkPollMilliseconds") ?? 10_000,
-                    priceRule: try entry.string("priceRule"), returnStatuses: try entry.stringList("returnStatuses") ?? ["returned", "refunded"],
-                    trackingPollSeconds: try entry.int("trackingPollSeconds") ?? 900,
-                    retry: Dictionary(uniqueKeysWithValues: try entry.flattened("retry").map { ("retry.\($0.key)", $0.value) })))
+                    name: try entry.requiredString("name"), kind: kindID, from: try entry.requiredString("from"),
+                    to: try entry.requiredString("to"), schedule: try entry.string("schedule"),
+                    timeZone: try entry.string("timeZone") ?? "Europe/Istanbul",
+                    retry: Dictionary(uniqueKeysWithValues: try entry.flattened("retry").map { ("retry.\($0.key)", $0.value) }),
+                    options: options))
         }
     }
 
-    mutating func apply(environment: [String: String]) throws {
+    package mutating func apply(environment: [String: String]) throws {
         func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
         store = value("KOPRU_STORE") ?? store
         durability = value("KOPRU_DURABILITY") ?? durability
@@ -207,7 +219,7 @@ struct HubConfiguration: Equatable {
         logFormat = value("KOPRU_LOG_FORMAT") ?? logFormat
     }
 
-    func validate() throws {
+    package func validate() throws {
         guard store.hasPrefix("sqlite:") || store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") else {
             throw Problem(key: "store", message: "must be sqlite:PATH or postgres://user:pass@host:port/db")
         }
@@ -253,45 +265,37 @@ struct HubConfiguration: Equatable {
         }
     }
 
-    func validateFlows() throws {
+    package func validateFlows() throws {
         var names = Set<String>()
         for (index, flow) in flows.enumerated() {
             let key = "flows[\(index)]"
             guard names.insert(flow.name).inserted else { throw Problem(key: "\(key).name", message: "repeats \"\(flow.name)\"") }
-            guard FlowDefinition.Kind(rawValue: flow.kind) != nil else {
-                throw Problem(key: "\(key).kind", message: "must be one of \(FlowDefinition.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
             if let cron = flow.schedule {
                 do { _ = try CronExpression(cron) } catch {
                     throw Problem(key: "\(key).schedule", message: "is not a cron expression: \(error.message)")
                 }
             }
             guard TimeZone(identifier: flow.timeZone) != nil else { throw Problem(key: "\(key).timeZone", message: "is not a time zone name") }
-            guard flow.overlapSeconds >= 0 else { throw Problem(key: "\(key).overlapSeconds", message: "must not be negative") }
-            if let rule = flow.priceRule {
-                do { _ = try PriceRule(parsing: rule) } catch {
-                    throw Problem(key: "\(key).priceRule", message: "\(error.message) (e.g. markup=15%,ending=.90,min=99.90 or fixed=349.90)")
-                }
-            }
-            guard flow.buffer >= 0 else { throw Problem(key: "\(key).buffer", message: "must not be negative (units held back)") }
-            guard flow.bulkPollMilliseconds >= 1 else { throw Problem(key: "\(key).bulkPollMilliseconds", message: "must be positive") }
-            guard flow.trackingPollSeconds >= 1 else { throw Problem(key: "\(key).trackingPollSeconds", message: "must be positive") }
             if let unknown = flow.retry.keys.first(where: { !RetryPolicy.settingKeys.contains($0) }) {
                 throw Problem(key: "\(key).\(unknown)", message: "is not a known key (known here: maxAttempts, baseMilliseconds, capMilliseconds)")
             }
-            do { _ = try RetryPolicy.from(settings: flow.retry) } catch {
-                throw Problem(key: "\(key).\(error.field)", message: error.message)
+            let definition = try definition(of: flow, at: index)
+            let connection = { (id: String) in
+                self.connections.first { $0.id == id }.map { Connection(id: ConnectionID($0.id), type: $0.type, name: $0.name) }
             }
-            for (field, status) in flow.exportStatuses.map({ ("exportStatuses", $0) }) + flow.returnStatuses.map({ ("returnStatuses", $0) })
-            where OrderStatus(rawValue: status) == nil {
-                throw Problem(
-                    key: "\(key).\(field)",
-                    message: "\"\(status)\" is not a status (known: \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", ")))")
+            // Connections made through the admin API are checked when `serve` starts.
+            if let problem = kinds.problem(running: definition.kind, from: connection(flow.from), to: connection(flow.to)) {
+                throw Problem(key: "\(key).\(problem.side == .source ? "from" : "to")", message: problem.message)
             }
         }
         for (index, connection) in connections.enumerated() {
-            guard ConnectorType.named(connection.type) != nil else {
-                throw Problem(key: "connections[\(index)].type", message: "is not a connector type")
+            guard let kind = kinds.connector(connection.type) else {
+                throw Problem(
+                    key: "connections[\(index)].type",
+                    message: "\"\(connection.type)\" is not a connector this build has (one of \(kinds.connectors.map(\.id).joined(separator: ", ")))")
+            }
+            do { try kind.validate(settings: connection.settings) } catch {
+                throw Problem(key: "connections[\(index)].\(error.field ?? "settings")", message: error.message)
             }
             do { _ = try RetryPolicy.from(settings: connection.settings) } catch {
                 throw Problem(key: "connections[\(index)].settings.\(error.field)", message: error.message)
@@ -299,46 +303,74 @@ struct HubConfiguration: Equatable {
         }
     }
 
+    /// The flow `entry` describes, its kind's options applied; a problem names the key.
+    package func definition(of entry: FlowEntry, at index: Int) throws -> FlowDefinition {
+        guard let kind = kinds.flow(entry.kind) else {
+            throw Problem(
+                key: "flows[\(index)].kind",
+                message: "\"\(entry.kind)\" is not a flow kind this build runs (one of \(kinds.flows.map(\.id).joined(separator: ", ")))")
+        }
+        var flow = FlowDefinition(name: entry.name, kind: kind, source: ConnectionID(entry.from), target: ConnectionID(entry.to))
+        for option in kind.options {
+            guard let value = entry.options[option.key] else { continue }
+            do { try option.apply(value, &flow) } catch {
+                throw Problem(key: "flows[\(index)].\(option.key)", message: error.message)
+            }
+        }
+        if let unknown = entry.options.keys.sorted().first(where: { key in !kind.options.contains { $0.key == key } }) {
+            throw Problem(key: "flows[\(index)].\(unknown)", message: "is not an option of a \(kind.id) flow")
+        }
+        do { flow.retryPolicy = try RetryPolicy.from(settings: entry.retry) } catch {
+            throw Problem(key: "flows[\(index)].\(error.field)", message: error.message)
+        }
+        return flow
+    }
+
+    /// The configured flows.
+    package func flowCatalog() throws -> FlowCatalog {
+        FlowCatalog(try flows.enumerated().map { try definition(of: $1, at: $0) })
+    }
+
     /// The SQLite file, for `sqlite:PATH`.
-    var sqlitePath: String? { store.hasPrefix("sqlite:") ? String(store.dropFirst("sqlite:".count)) : nil }
+    package var sqlitePath: String? { store.hasPrefix("sqlite:") ? String(store.dropFirst("sqlite:".count)) : nil }
 }
 
 /// Typed reads from a YAML mapping, with errors that name the full key.
-struct YAMLReader {
-    let map: [String: Any]
-    let path: String
+package struct YAMLReader {
+    package let map: [String: Any]
+    package let path: String
 
-    func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+    package func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
 
-    func allow(_ names: Set<String>) throws {
+    package func allow(_ names: Set<String>) throws {
         for name in map.keys where !names.contains(name) {
             throw HubConfiguration.Problem(
                 key: key(name), message: "is not a known key (known here: \(names.sorted().joined(separator: ", ")))")
         }
     }
 
-    func string(_ name: String) throws -> String? {
+    package func string(_ name: String) throws -> String? {
         guard let value = map[name], !(value is NSNull) else { return nil }
         if let text = value as? String { return text }
         if value is Int || value is Double || value is Bool { return "\(value)" }
         throw HubConfiguration.Problem(key: key(name), message: "must be a string")
     }
 
-    func requiredString(_ name: String) throws -> String {
+    package func requiredString(_ name: String) throws -> String {
         guard let value = try string(name), !value.isEmpty else {
             throw HubConfiguration.Problem(key: key(name), message: "is required")
         }
         return value
     }
 
-    func int(_ name: String) throws -> Int? {
+    package func int(_ name: String) throws -> Int? {
         guard let value = map[name] else { return nil }
         if let number = value as? Int { return number }
         if let text = value as? String, let number = Int(text) { return number }
         throw HubConfiguration.Problem(key: key(name), message: "must be a whole number")
     }
 
-    func double(_ name: String) throws -> Double? {
+    package func double(_ name: String) throws -> Double? {
         guard let value = map[name] else { return nil }
         if let number = value as? Double { return number }
         if let number = value as? Int { return Double(number) }
@@ -346,7 +378,7 @@ struct YAMLReader {
         throw HubConfiguration.Problem(key: key(name), message: "must be a number")
     }
 
-    func section(_ name: String) throws -> YAMLReader? {
+    package func section(_ name: String) throws -> YAMLReader? {
         guard let value = map[name] else { return nil }
         guard let inner = value as? [String: Any] else {
             throw HubConfiguration.Problem(key: key(name), message: "must be a mapping")
@@ -354,7 +386,7 @@ struct YAMLReader {
         return YAMLReader(map: inner, path: key(name))
     }
 
-    func list(_ name: String) throws -> [YAMLReader] {
+    package func list(_ name: String) throws -> [YAMLReader] {
         guard let value = map[name] else { return [] }
         guard let items = value as? [Any] else { throw HubConfiguration.Problem(key: key(name), message: "must be a list") }
         return try items.enumerated().map { index, item in
@@ -366,7 +398,7 @@ struct YAMLReader {
     }
 
     /// A mapping of settings, nested maps joined with dots (`stock: {mode: bulk}` → `stock.mode`).
-    func flattened(_ name: String) throws -> [String: String] {
+    package func flattened(_ name: String) throws -> [String: String] {
         guard let value = map[name] else { return [:] }
         guard let inner = value as? [String: Any] else { throw HubConfiguration.Problem(key: key(name), message: "must be a mapping") }
         var result: [String: String] = [:]
@@ -386,14 +418,22 @@ struct YAMLReader {
         return result
     }
 
-    func stringList(_ name: String) throws -> [String]? {
+    package func stringList(_ name: String) throws -> [String]? {
         guard let value = map[name] else { return nil }
         guard let items = value as? [Any] else { throw HubConfiguration.Problem(key: key(name), message: "must be a list") }
         return items.map { "\($0)" }
     }
 
+    /// A flow option as written: one value, a list or a mapping.
+    func optionValue(_ name: String) throws -> FlowOption.Value? {
+        guard let value = map[name], !(value is NSNull) else { return nil }
+        if value is [Any] { return .list(try stringList(name) ?? []) }
+        if value is [String: Any] { return .map(try flattened(name)) }
+        return .text(try string(name) ?? "")
+    }
+
     /// A nested value re-encoded as JSON (a job payload).
-    func json(_ name: String) throws -> String? {
+    package func json(_ name: String) throws -> String? {
         guard let value = map[name] else { return nil }
         guard JSONSerialization.isValidJSONObject(value),
             let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])

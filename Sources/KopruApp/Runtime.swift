@@ -9,8 +9,8 @@ import KopruStoreSQLite
 import Logging
 
 /// Builds the production graph from configuration: the one place that knows every concrete type.
-enum Runtime {
-    static func bootstrapLogging(_ configuration: HubConfiguration) {
+package enum Runtime {
+    package static func bootstrapLogging(_ configuration: HubConfiguration) {
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
         let json = configuration.logFormat == "json"
         LoggingSystem.bootstrap { label in
@@ -20,7 +20,7 @@ enum Runtime {
         }
     }
 
-    static func openStore(_ configuration: HubConfiguration, migrate: Bool = true) async throws -> any Store {
+    package static func openStore(_ configuration: HubConfiguration, migrate: Bool = true) async throws -> any Store {
         let store: any Store
         if let path = configuration.sqlitePath {
             let durability = SQLiteStore.Durability(rawValue: configuration.durability) ?? .full
@@ -42,7 +42,7 @@ enum Runtime {
         return store
     }
 
-    static func keyFile(beside databasePath: String) -> String {
+    package static func keyFile(beside databasePath: String) -> String {
         URL(fileURLWithPath: databasePath).deletingPathExtension().appendingPathExtension("key").path
     }
 
@@ -50,7 +50,7 @@ enum Runtime {
     /// A `<name>.key.new` left by an interrupted `kopru keys rotate` is settled first: if the
     /// rotation committed (the store records the new key's fingerprint) it replaces the old
     /// file, else it is discarded. Either way the key that opens the secrets is returned.
-    static func masterKey(_ configuration: HubConfiguration, beside databasePath: String) async throws -> SymmetricKey {
+    package static func masterKey(_ configuration: HubConfiguration, beside databasePath: String) async throws -> SymmetricKey {
         if let base64 = configuration.masterKey { return try MasterKey.decode(base64: base64) }
         let keyFile = keyFile(beside: databasePath)
         let pending = keyFile + ".new"
@@ -69,7 +69,7 @@ enum Runtime {
         return try MasterKey.loadOrCreate(keyFile: keyFile)
     }
 
-    static func processorConfiguration(_ configuration: HubConfiguration) -> JobProcessorConfiguration {
+    package static func processorConfiguration(_ configuration: HubConfiguration) -> JobProcessorConfiguration {
         JobProcessorConfiguration(
             concurrency: configuration.workerConcurrency, claimBatch: configuration.claimBatch,
             leaseDuration: .milliseconds(Int64(configuration.leaseSeconds * 1000)),
@@ -80,34 +80,24 @@ enum Runtime {
             shutdownGrace: .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000)))
     }
 
-    static func flowCatalog(_ configuration: HubConfiguration) -> FlowCatalog {
-        FlowCatalog(
-            configuration.flows.map { entry in
-                FlowDefinition(
-                    name: entry.name, kind: FlowDefinition.Kind(rawValue: entry.kind)!, source: ConnectionID(entry.from),
-                    target: ConnectionID(entry.to), overlap: .seconds(entry.overlapSeconds),
-                    exportStatuses: Set(entry.exportStatuses.compactMap(OrderStatus.init(rawValue:))), notes: entry.notes,
-                    bulkPollInterval: .milliseconds(entry.bulkPollMilliseconds), buffer: entry.buffer, skuMap: entry.skuMap,
-                    priceRule: entry.priceRule.flatMap { try? PriceRule(parsing: $0) } ?? .identity,
-                    returnStatuses: Set(entry.returnStatuses.compactMap(OrderStatus.init(rawValue:))),
-                    trackingPollInterval: .seconds(entry.trackingPollSeconds),
-                    retryPolicy: (try? RetryPolicy.from(settings: entry.retry)) ?? nil)
-            })
+    /// The configured flows (the configuration was validated when loaded).
+    package static func flowCatalog(_ configuration: HubConfiguration) throws -> FlowCatalog {
+        try configuration.flowCatalog()
     }
 
     /// The job kinds this build can run: the flows' jobs, and the webhook job, which makes the
     /// flows fed by the sending connection poll now.
-    static func registry(
+    package static func registry(
         store: any Store, catalog: FlowCatalog = FlowCatalog([]), connectors: HubConnectors = HubConnectors()
     ) -> JobRegistry {
         JobRegistry(
             [ProbeJob(), WebhookReceivedJob(store: store, followUp: { catalog.jobs(afterWebhookFrom: $0) })]
-                + JobRegistry.flows(catalog, connectors: connectors.resolver(store: store), store: store))
+                + JobRegistry.flows(catalog, kinds: connectors.kinds.flows, connectors: connectors.resolver(store: store), store: store))
     }
 
     /// Connections declared in the configuration file are written to the store at start, so the
     /// file is the truth for them; secrets given as `env:NAME` are read from the environment.
-    static func applyConnections(
+    package static func applyConnections(
         _ configuration: HubConfiguration, to store: any Store, environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws {
         for (index, entry) in configuration.connections.enumerated() {
@@ -130,26 +120,32 @@ enum Runtime {
         }
     }
 
-    /// Each flow's safety-net schedule: its own, or every minute for orders, every 5 minutes
-    /// for customers and shipments, hourly for stock (seed 000).
-    static func flowSchedules(_ configuration: HubConfiguration) throws -> [Schedule] {
-        let catalog = flowCatalog(configuration)
+    /// Each flow's safety-net schedule: its own, or its kind's default (seed 000: every minute
+    /// for orders, every 5 minutes for customers and shipments, hourly for stock).
+    package static func flowSchedules(_ configuration: HubConfiguration) throws -> [Schedule] {
+        let catalog = try flowCatalog(configuration)
         return try zip(configuration.flows, catalog.flows).map { entry, flow in
-            let cron =
-                entry.schedule
-                ?? [
-                    "orders": "* * * * *", "stock": "0 * * * *", "prices": "0 * * * *", "customers": "*/5 * * * *",
-                    "shipments": "*/5 * * * *", "shipping": "* * * * *",
-                ][entry.kind]!
             let payload = try JSONEncoder.kopru.encode(SyncRequest(flow: entry.kind, mode: "delta", name: entry.name))
             return .job(
-                name: "flow:\(entry.name)", cron: try CronExpression(cron), timeZone: TimeZone(identifier: entry.timeZone)!,
-                kind: flow.syncKind, payload: payload, connection: flow.source,
-                priority: [.stock, .prices].contains(flow.kind) ? StockPriority.sync : 5)
+                name: "flow:\(entry.name)", cron: try CronExpression(entry.schedule ?? flow.kind.defaultSchedule),
+                timeZone: TimeZone(identifier: entry.timeZone)!, kind: flow.syncKind, payload: payload, connection: flow.source,
+                priority: flow.kind.lane.syncPriority)
         }
     }
 
-    static func schedules(_ configuration: HubConfiguration) throws -> [Schedule] {
+    /// Flows whose connections were made through the admin API are checked here, at start:
+    /// a flow no connector can run is a configuration error naming it.
+    package static func checkFlows(_ catalog: FlowCatalog, kinds: HubKinds, store: any Store) async throws {
+        for (index, flow) in catalog.flows.enumerated() {
+            let source = try await store.connection(flow.source)
+            let target = try await store.connection(flow.target)
+            if let problem = kinds.problem(running: flow.kind, from: source, to: target) {
+                throw HubConfiguration.Problem(key: "flows[\(index)].\(problem.side == .source ? "from" : "to")", message: problem.message)
+            }
+        }
+    }
+
+    package static func schedules(_ configuration: HubConfiguration) throws -> [Schedule] {
         try flowSchedules(configuration) + configuration.schedules.map { entry in
             .job(
                 name: entry.name, cron: try CronExpression(entry.cron), timeZone: TimeZone(identifier: entry.timeZone)!,

@@ -2,17 +2,17 @@ import Foundation
 import Logging
 
 /// One JSON object per line on standard error, for log collectors (`KOPRU_LOG_FORMAT=json`).
-struct JSONLogHandler: LogHandler {
-    let label: String
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
+package struct JSONLogHandler: LogHandler {
+    package let label: String
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var object: [String: String] = [
             "ts": ISO8601DateFormatter.withFractions.string(from: Date()), "level": event.level.rawValue, "logger": label,
             "msg": "\(event.message)",
@@ -25,7 +25,7 @@ struct JSONLogHandler: LogHandler {
 }
 
 extension ISO8601DateFormatter {
-    static var withFractions: ISO8601DateFormatter {
+    package static var withFractions: ISO8601DateFormatter {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter

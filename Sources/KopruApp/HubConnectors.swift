@@ -1,0 +1,70 @@
+import Foundation
+import KopruConnectors
+import KopruEngine
+import KopruHTTPClient
+import KopruStore
+import Logging
+import Synchronization
+
+/// Builds connectors for stored connections through their kinds. Connectors are kept per
+/// stored connection value, so an admin token or similar session survives between jobs, and
+/// any change to the connection builds a fresh one.
+package final class HubConnectors: Sendable {
+    package let kinds: HubKinds
+    private let transport: any HTTPTransport
+    private let cache = Mutex<[Connection: any Sendable]>([:])
+    /// The shared rate budgets, once a resolver has been made for a store.
+    private let budget = Mutex<RateBudget?>(nil)
+
+    package init(
+        kinds: HubKinds = Installed.kinds,
+        transport: any HTTPTransport = MiddlewareTransport(
+            AsyncHTTPClientTransport(), middleware: [LoggingMiddleware(logger: Logger(label: "kopru.http"))])
+    ) {
+        self.kinds = kinds
+        self.transport = transport
+    }
+
+    package func resolver(store: any Store) -> ConnectorResolver {
+        budget.withLock { $0 = RateBudget(store: store) }
+        return ConnectorResolver(store: store) { connection in try self.connector(for: connection) }
+    }
+
+    /// Every request of a connection draws from its endpoint class's shared budget.
+    private func transport(for connection: Connection, limits: EndpointLimits) -> any HTTPTransport {
+        guard let budget = budget.withLock({ $0 }) else { return transport }
+        return MiddlewareTransport(transport, middleware: [RateBudgetMiddleware(budget: budget, connection: connection.id, limits: limits)])
+    }
+
+    /// The connector's word on a connection (`ConnectionChecks`), for the admin API: on a save,
+    /// settings its kind or connector cannot use are refused (naming the key) and the target is
+    /// probed; it gives the warnings its health shows.
+    package func check(_ connection: Connection, probe: Bool) async throws -> [String] {
+        let built: any Sendable
+        do { built = try connector(for: connection) } catch {
+            guard probe else { return [] }
+            throw error
+        }
+        guard let checks = built as? any ConnectionChecks else { return [] }
+        if probe { try await checks.checkBeforeSaving() }
+        return checks.warnings
+    }
+
+    package func connector(for connection: Connection) throws -> any Sendable {
+        if let cached = cache.withLock({ $0[connection] }) { return cached }
+        guard let kind = kinds.connector(connection.type) else {
+            throw ConnectorError.permanent("no connector for type \(connection.type) in this build", field: "type")
+        }
+        try kind.validate(settings: connection.settings)
+        let limits = try kind.endpointLimits(connection.settings)
+        let made = try kind.build(
+            ConnectorInput(
+                connection: connection.id, settings: connection.settings, secrets: connection.secrets,
+                transport: transport(for: connection, limits: limits)))
+        cache.withLock { cache in
+            cache = cache.filter { $0.key.id != connection.id }
+            cache[connection] = made
+        }
+        return made
+    }
+}
