@@ -70,10 +70,10 @@ struct DocumentedConfigurationTests {
     @Test("a connection's retry settings are checked when the file loads, naming the key")
     func retrySettingsChecked() throws {
         let good = try load(
-            "connections: [{id: erp, type: erp-rest, settings: {retry: {maxAttempts: 12, baseMilliseconds: 500, capMilliseconds: 60000}}}]")
+            "connections: [{id: erp, type: erp-rest, settings: {baseURL: \"https://erp.example.com/\", retry: {maxAttempts: 12, baseMilliseconds: 500, capMilliseconds: 60000}}}]")
         #expect(good.connections.first?.settings["retry.maxAttempts"] == "12")
         #expect {
-            try load("connections: [{id: erp, type: erp-rest, settings: {retry: {maxAttempts: zero}}}]")
+            try load("connections: [{id: erp, type: erp-rest, settings: {baseURL: \"https://erp.example.com/\", retry: {maxAttempts: zero}}}]")
         } throws: { error in
             (error as? HubConfiguration.Problem)?.key == "connections[0].settings.retry.maxAttempts"
         }

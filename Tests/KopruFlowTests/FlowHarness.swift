@@ -1,7 +1,5 @@
-import ConnectorERPRest
-import ConnectorHoroz
-import ConnectorMagento2
 import Foundation
+import KopruApp
 import KopruConnectors
 import KopruCore
 import KopruEngine
@@ -134,35 +132,9 @@ final class FlowHarness: Sendable {
             (horoz, horozServer) = (nil, nil)
         }
         catalog = FlowCatalog(flows)
-        connectors = ConnectorResolver(
-            store: store, factory: Self.factory(transport: AsyncHTTPClientTransport(), budget: RateBudget(store: store)))
-    }
-
-    /// Connectors as `kopru` builds them: every request drawn from its class's shared budget.
-    static func factory(transport: any HTTPTransport, budget: RateBudget? = nil) -> ConnectorResolver.Factory {
-        let counties = HorozCountyCache()
-        return { connection in
-            func limited(_ limits: EndpointLimits) -> any HTTPTransport {
-                guard let budget else { return transport }
-                return MiddlewareTransport(
-                    transport, middleware: [RateBudgetMiddleware(budget: budget, connection: connection.id, limits: limits)])
-            }
-            switch connection.type {
-            case "magento2":
-                return try Magento2Connector(
-                    connection: connection.id, settings: connection.settings, secrets: connection.secrets,
-                    transport: limited(try Magento2Connector.endpointLimits(settings: connection.settings)))
-            case "erp-rest":
-                return try RESTERPConnector(
-                    settings: connection.settings, secrets: connection.secrets,
-                    transport: limited(try RESTERPConnector.endpointLimits(settings: connection.settings)))
-            case "horoz":
-                return try HorozConnector(
-                    settings: connection.settings, secrets: connection.secrets,
-                    transport: limited(try HorozConnector.endpointLimits(settings: connection.settings)), counties: counties)
-            default: throw ConnectorError.permanent("no connector for \(connection.type)")
-            }
-        }
+        // Connectors as `kopru` builds them, from the installed kinds, every request drawn from
+        // its class's shared budget.
+        connectors = HubConnectors(transport: AsyncHTTPClientTransport()).resolver(store: store)
     }
 
     /// Retries fast enough for a test, set where a merchant sets them: the connections' settings.
@@ -175,7 +147,7 @@ final class FlowHarness: Sendable {
     ) async throws {
         var logger = Logger(label: "kopru.flow-test")
         logger.logLevel = .critical
-        let registry = JobRegistry(JobRegistry.flows(catalog, connectors: connectors, store: store))
+        let registry = JobRegistry(JobRegistry.flows(catalog, kinds: Installed.flows, connectors: connectors, store: store))
         let processor = JobProcessor(
             store: store, registry: registry,
             configuration: JobProcessorConfiguration(
