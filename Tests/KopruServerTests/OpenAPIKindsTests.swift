@@ -111,4 +111,18 @@ struct OpenAPIKindsTests {
             #expect(documented.values.sorted() == expectedFlowKinds(), "\(documented)")
         }
     }
+
+    /// docs/admin-api.md: every `/api/…` route but webhook intake needs a bearer token.
+    @Test("every admin operation declares the bearer token")
+    func adminOperationsNeedTheToken() async throws {
+        let paths = try #require(try await Self.servedDocument()["paths"] as? [String: [String: Any]])
+        var undeclared: [String] = []
+        for (path, operations) in paths where path.hasPrefix("/api/") && !path.hasPrefix("/api/integrations/webhook/") {
+            for (method, operation) in operations {
+                let security = (operation as? [String: Any])?["security"] as? [[String: [String]]] ?? []
+                if !security.contains(where: { $0["bearer"] != nil }) { undeclared.append("\(method.uppercased()) \(path)") }
+            }
+        }
+        #expect(undeclared.sorted() == [])
+    }
 }
