@@ -136,6 +136,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            // Compiled into the binary as `PackageResources.openapi_json`: the hub is one file,
+            // with no resource folder beside it.
+            resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings),
         // The installed kinds (the one list naming every connector), configuration, runtime
         // wiring and the sandbox worlds: what the executable and the tests share.

@@ -65,7 +65,7 @@ public func buildRouter(_ dependencies: HubServerDependencies) -> Router<HubRequ
     router.get("openapi.json") { _, _ in
         Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json)))
     }
 
     let directory = ConnectionDirectory(store: store, kinds: dependencies.kinds)
