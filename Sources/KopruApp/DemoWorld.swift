@@ -18,6 +18,7 @@ package final class DemoWorld: Sendable {
     package let directory: URL
     package let catalog: FlowCatalog
     package let shop: SampleShop
+    let world: LoopbackWorld
 
     package init(skus: Int) async throws {
         var settings = ERPSandbox.Settings()
@@ -34,27 +35,13 @@ package final class DemoWorld: Sendable {
             "orders.create": FaultPlan(latencyMilliseconds: 2...20, serverErrorShare: 0.15, timeoutShare: 0.03, commitThenFailShare: 0.03),
             "*": FaultPlan(latencyMilliseconds: 1...10),
         ])
-        magentoServer = try await SandboxServer(magento.sandbox)
-        erpServer = try await SandboxServer(erp.sandbox)
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-demo-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteStore(path: directory.appendingPathComponent("hub.db").path, secretBox: SecretBox.ephemeral())
-        try await store.migrate()
-        let credentials = magento.credentials
-        try await store.saveConnection(
-            Connection(
-                id: "shop", type: "magento2", name: "Demo Magento store",
-                settings: ["baseURL": magentoServer.baseURL.absoluteString, "stock.mode": "bulk", "stock.bulkOperationSize": "500"]
-                    .merging(Self.shortRetries) { $1 },
-                secrets: [
-                    "consumerKey": Secret(credentials.consumerKey), "consumerSecret": Secret(credentials.consumerSecret),
-                    "accessToken": Secret(credentials.accessToken), "accessTokenSecret": Secret(credentials.accessTokenSecret),
-                ]), now: Date())
-        try await store.saveConnection(
-            Connection(
-                id: "erp", type: "erp-rest", name: "Demo ERP",
-                settings: ["baseURL": erpServer.baseURL.absoluteString + "/api/v2/", "timeoutSeconds": "2"].merging(Self.shortRetries) { $1 },
-                secrets: ["api_key": Secret("erp-sandbox-key")]), now: Date())
+        world = try await LoopbackWorld(name: "demo")
+        store = world.store
+        directory = world.directory
+        magentoServer = try await world.connect(
+            magento, as: "shop", name: "Demo Magento store",
+            settings: ["stock.mode": "bulk", "stock.bulkOperationSize": "500"].merging(Self.shortRetries) { $1 })
+        erpServer = try await world.connect(erp, as: "erp", name: "Demo ERP", settings: ["timeoutSeconds": "2"].merging(Self.shortRetries) { $1 })
         catalog = FlowCatalog([
             FlowDefinition(name: "orders-to-erp", kind: .orders, source: "shop", target: "erp"),
             FlowDefinition(name: "stock-to-shop", kind: .stock, source: "erp", target: "shop", bulkPollInterval: .seconds(1)),
@@ -161,7 +148,6 @@ package final class DemoWorld: Sendable {
     }
 
     package func shutdown() async {
-        await magentoServer.shutdown()
-        await erpServer.shutdown()
+        await world.shutdown()
     }
 }

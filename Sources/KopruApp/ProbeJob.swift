@@ -1,4 +1,5 @@
 import Foundation
+import KopruCore
 import KopruEngine
 import KopruStore
 

@@ -62,6 +62,7 @@ package final class StockBenchWorld: Sendable {
     package let store: SQLiteStore
     package let directory: URL
     package let catalog: FlowCatalog
+    let world: LoopbackWorld
     package let processor: JobProcessor
     package let worker: Task<Void, any Error>
     package let skus: [String]
@@ -105,28 +106,12 @@ package final class StockBenchWorld: Sendable {
             shopSettings["rateLimit.bulk"] = "10/\(window)s"
             magento.sandbox.setRateLimit(RateLimitRule(requests: 10, window: window), group: "bulk", routes: [profile.route])
         }
-        magentoServer = try await SandboxServer(magento.sandbox)
-        erpServer = try await SandboxServer(erp.sandbox)
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-bench-stock-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteStore(path: directory.appendingPathComponent("hub.db").path, secretBox: .ephemeral())
-        try await store.migrate()
-        let credentials = magento.credentials
-        shopSettings["baseURL"] = magentoServer.baseURL.absoluteString
-        try await store.saveConnection(
-            Connection(
-                id: "shop", type: "magento2", name: "Bench store", settings: shopSettings,
-                secrets: [
-                    "consumerKey": Secret(credentials.consumerKey), "consumerSecret": Secret(credentials.consumerSecret),
-                    "accessToken": Secret(credentials.accessToken), "accessTokenSecret": Secret(credentials.accessTokenSecret),
-                ]), now: Date())
-        try await store.saveConnection(
-            Connection(
-                id: "erp", type: "erp-rest", name: "Bench ERP",
-                settings: [
-                    "baseURL": erpServer.baseURL.absoluteString + "/api/v2/", "pagination": "page", "pagination.pageSize": "5000",
-                    "timeoutSeconds": "60",
-                ], secrets: ["api_key": Secret("erp-sandbox-key")]), now: Date())
+        world = try await LoopbackWorld(name: "bench-stock")
+        store = world.store
+        directory = world.directory
+        magentoServer = try await world.connect(magento, as: "shop", name: "Bench store", settings: shopSettings)
+        erpServer = try await world.connect(
+            erp, as: "erp", name: "Bench ERP", settings: ["pagination": "page", "pagination.pageSize": "5000", "timeoutSeconds": "60"])
         catalog = FlowCatalog([
             FlowDefinition(name: "stock", kind: .stock, source: "erp", target: "shop", bulkPollInterval: .milliseconds(5)),
             FlowDefinition(name: "orders", kind: .orders, source: "shop", target: "erp", notes: false),
@@ -145,9 +130,7 @@ package final class StockBenchWorld: Sendable {
     package func shutdown() async {
         processor.stop()
         _ = try? await worker.value
-        await magentoServer.shutdown()
-        await erpServer.shutdown()
-        try? FileManager.default.removeItem(at: directory)
+        await world.shutdown()
     }
 
     /// Runs one sync to the end (every queued row confirmed or refused) and times it.

@@ -1,4 +1,5 @@
 import Foundation
+import KopruCore
 import KopruStore
 import Logging
 import ServiceLifecycle

@@ -44,13 +44,6 @@ public struct RetryPolicy: Hashable, Sendable {
     }
 }
 
-extension Duration {
-    /// Seconds as a floating-point number, for date arithmetic.
-    public var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}
-
 extension RetryPolicy {
     /// The connection settings that set its jobs' retry policy; any not given keeps `fallback`'s
     /// value (the job kind's own policy).

@@ -1,4 +1,5 @@
 import CoreMetrics
+import KopruCore
 import KopruStore
 import Prometheus
 import Synchronization

@@ -4,7 +4,7 @@ import HTTPTypes
 import Hummingbird
 import KopruStore
 import Logging
-import KopruEngine
+import KopruCore
 
 /// Outermost: one access-log line and one metric per request, whatever happened inside. Logs the
 /// route template (never the raw path, which may carry ids or junk), the token's name, the status

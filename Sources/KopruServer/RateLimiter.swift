@@ -1,7 +1,6 @@
 import Foundation
 import KopruCore
 import Synchronization
-import KopruEngine
 
 /// A token bucket per connection: `rate` requests a second on average, `burst` at once.
 final class RateLimiter: Sendable {

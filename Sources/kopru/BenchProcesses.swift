@@ -1,6 +1,7 @@
-import KopruApp
 import Crypto
 import Foundation
+import KopruApp
+import KopruCore
 import KopruEngine
 import KopruStore
 import KopruStorePostgres

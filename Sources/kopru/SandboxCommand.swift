@@ -6,6 +6,12 @@ import KopruSandbox
 import ServiceLifecycle
 import UnixSignals
 
+/// The installed sandboxes, for the help text.
+private let sandboxSystemHelp = "The system: " + Installed.sandboxes.map(\.connectorType).joined(separator: ", ") + "."
+private let sandboxCredentialsHelp =
+    "JSON: what the system accepts ("
+    + Installed.sandboxes.map { $0.connectorType + ": " + $0.credentialKeys.joined(separator: ", ") }.joined(separator: "; ") + ")."
+
 struct SandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandbox",
@@ -16,7 +22,7 @@ struct SandboxCommand: AsyncParsableCommand {
             signatures, validation, pagination. Prints its address and the credentials it \
             accepts as one JSON object on stdout.
 
-            Systems: magento2, erp-rest, horoz.
+            Systems: the installed connectors' sandboxes (see SYSTEM below).
             Faults: ROUTE:KEY=VALUE,...;ROUTE:... with keys latency=MIN-MAX (ms), 5xx, 429, \
             timeout, drop, commit-fail (shares 0-1), retry-after (s), down (true/false); route * \
             for all. Routes: magento2 orders.list, orders.comment, orders.ship, stock.bulk, ...; \
@@ -30,13 +36,13 @@ struct SandboxCommand: AsyncParsableCommand {
               kopru sandbox horoz --port 9003 --credentials '{"processKey":"k","supplierCode":801452}'
             """)
 
-    @Argument(help: "magento2, erp-rest or horoz.")
+    @Argument(help: ArgumentHelp(sandboxSystemHelp))
     var system: String
 
     @Option(help: "Port on 127.0.0.1 (0: any free port).")
     var port = 0
 
-    @Option(help: "JSON: what the system accepts (magento2: adminUsername, adminPassword, consumerKey, consumerSecret, accessToken, accessTokenSecret, bearerIntegrationTokens; erp-rest: api_key; horoz: processKey, supplierCode).")
+    @Option(help: ArgumentHelp(sandboxCredentialsHelp))
     var credentials: String?
 
     @Option(help: "Faults to inject (see above).")
@@ -45,12 +51,12 @@ struct SandboxCommand: AsyncParsableCommand {
     @Option(help: "Sample catalogue size.")
     var skus = 100
 
-    @Option(help: "Sample orders to place at start (magento2).")
+    @Option(help: "Sample orders to place at start (where the system takes orders).")
     var orders = 5
 
     func validate() throws {
-        guard ["magento2", "erp-rest", "horoz"].contains(system) else {
-            throw ValidationError("no sandbox for \(system) yet (have: magento2, erp-rest, horoz)")
+        guard Installed.sandbox(for: system) != nil else {
+            throw ValidationError("no sandbox for \(system) yet (have: \(Installed.sandboxes.map(\.connectorType).joined(separator: ", ")))")
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
         if let faults { do { _ = try FaultPlan.parse(faults) } catch { throw ValidationError("\(error)") } }
@@ -58,48 +64,16 @@ struct SandboxCommand: AsyncParsableCommand {
 
     func run() async throws {
         var shop = SampleShop(skus: skus)
-        let sandbox: Sandbox
-        var accepted: JSON
         let overrides = try credentials.map { text -> JSON in
             guard let json = try? JSON.parse(Data(text.utf8)), case .object = json else {
                 throw ValidationError("--credentials must be a JSON object")
             }
             return json
         }
-        if system == "magento2" {
-            var values = MagentoSandbox.Credentials()
-            if let overrides {
-                var merged = try JSON.parse(JSONEncoder().encode(values)).object ?? [:]
-                merged.merge(overrides.object ?? [:]) { $1 }
-                values = try JSONDecoder().decode(MagentoSandbox.Credentials.self, from: JSON.object(merged).data)
-            }
-            let magento = MagentoSandbox(credentials: values)
-            for item in shop.items { magento.setStock(sku: item.sku, quantity: 0) }
-            for _ in 0..<orders { magento.placeOrder(shop.order()) }
-            sandbox = magento.sandbox
-            accepted = try JSON.parse(JSONEncoder().encode(values))
-        } else if system == "horoz" {
-            var settings = HorozSandbox.Settings()
-            settings.processKey = overrides?["processKey"]?.string ?? settings.processKey
-            if let code = overrides?["supplierCode"]?.int { settings.supplierCodes = [code] }
-            guard !settings.processKey.isEmpty, settings.processKey.count <= 100 else {
-                throw ValidationError("processKey must be 1-100 characters")
-            }
-            let horoz = HorozSandbox(settings: settings)
-            sandbox = horoz.sandbox
-            accepted = [
-                "processKey": .string(settings.processKey), "supplierCodes": .array(settings.supplierCodes.sorted().map { JSON($0) }),
-                "counties": JSON(horoz.countyCount),
-            ]
-        } else {
-            var settings = ERPSandbox.Settings()
-            let key = overrides?["api_key"]?.string ?? "erp-sandbox-key"
-            settings.auth = .bearer(key)
-            let erp = ERPSandbox(settings: settings)
-            for item in shop.items { erp.setStock(code: item.sku, quantity: shop.int(0...50)) }
-            sandbox = erp.sandbox
-            accepted = ["api_key": .string(key), "auth": "bearer", "baseURL_path": "/api/v2/"]
-        }
+        guard let type = Installed.sandbox(for: system) else { throw ValidationError("no sandbox for \(system)") }
+        let sandbox: Sandbox
+        let accepted: JSON
+        do { (sandbox, accepted) = try type.standalone(overrides, &shop, orders) } catch { throw ValidationError("\(error)") }
         if let faults { sandbox.setFaults(try FaultPlan.parse(faults)) }
         let server = try await SandboxServer(sandbox, port: port)
         let summary: JSON = [

@@ -1,6 +1,7 @@
-import KopruApp
 import ArgumentParser
 import Foundation
+import KopruApp
+import KopruCore
 import KopruEngine
 import KopruServer
 import KopruStore

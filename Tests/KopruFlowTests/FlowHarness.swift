@@ -24,8 +24,8 @@ func eventually(_ what: String, timeout: Duration = .seconds(60), _ condition: @
     throw TimedOut(what: what)
 }
 
-/// The production graph on sandboxes: a Magento store and a REST ERP served on loopback, an
-/// SQLite store in a temporary directory, the four seed-000 flows and a job processor, all
+/// The production graph on sandboxes (the shared `LoopbackWorld`): a Magento store and a REST ERP
+/// served on loopback, an SQLite store in a temporary directory, the four seed-000 flows and a job processor, all
 /// talking real HTTP through AsyncHTTPClient.
 final class FlowHarness: Sendable {
     let magento: MagentoSandbox
@@ -34,6 +34,7 @@ final class FlowHarness: Sendable {
     let erpServer: SandboxServer
     let store: SQLiteStore
     let directory: URL
+    let world: LoopbackWorld
     let catalog: FlowCatalog
     let connectors: ConnectorResolver
     /// A second storefront ("shop2"), fed stock by the flow "stock2", when asked for.
@@ -63,28 +64,13 @@ final class FlowHarness: Sendable {
             $0.honoursIdempotencyKey = false
             configureERP(&$0)
         }
-        magentoServer = try await SandboxServer(magento.sandbox)
-        erpServer = try await SandboxServer(erp.sandbox)
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-flow-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteStore(path: directory.appendingPathComponent("hub.db").path, secretBox: .ephemeral())
-        try await store.migrate()
-        let credentials = magento.credentials
-        try await store.saveConnection(
-            Connection(
-                id: Self.shop, type: "magento2", name: "Sandbox store",
-                settings: ["baseURL": magentoServer.baseURL.absoluteString, "pageSize": "100"].merging(Self.fastRetry) { $1 }
-                    .merging(magentoSettings) { $1 },
-                secrets: [
-                    "consumerKey": Secret(credentials.consumerKey), "consumerSecret": Secret(credentials.consumerSecret),
-                    "accessToken": Secret(credentials.accessToken), "accessTokenSecret": Secret(credentials.accessTokenSecret),
-                ]), now: Date())
-        try await store.saveConnection(
-            Connection(
-                id: Self.erpID, type: "erp-rest", name: "Sandbox ERP",
-                settings: ["baseURL": erpServer.baseURL.absoluteString + "/api/v2/", "timeoutSeconds": "1"].merging(Self.fastRetry) { $1 }
-                    .merging(erpSettings) { $1 },
-                secrets: ["api_key": Secret("erp-sandbox-key")]), now: Date())
+        world = try await LoopbackWorld(name: "flow")
+        store = world.store
+        directory = world.directory
+        magentoServer = try await world.connect(
+            magento, as: Self.shop, name: "Sandbox store", settings: ["pageSize": "100"].merging(Self.fastRetry) { $1 }.merging(magentoSettings) { $1 })
+        erpServer = try await world.connect(
+            erp, as: Self.erpID, name: "Sandbox ERP", settings: ["timeoutSeconds": "1"].merging(Self.fastRetry) { $1 }.merging(erpSettings) { $1 })
         var stock = FlowDefinition(name: "stock", kind: .stock, source: Self.erpID, target: Self.shop, bulkPollInterval: .milliseconds(50))
         stockFlow(&stock)
         var flows = [
@@ -97,17 +83,9 @@ final class FlowHarness: Sendable {
         ]
         if let secondStockFlow {
             let second = MagentoSandbox()
-            let server = try await SandboxServer(second.sandbox)
-            let credentials = second.credentials
-            try await store.saveConnection(
-                Connection(
-                    id: Self.shop2, type: "magento2", name: "Second store",
-                    settings: ["baseURL": server.baseURL.absoluteString, "pageSize": "100", "stock.mode": "source-items"].merging(Self.fastRetry) { $1 },
-                    secrets: [
-                        "consumerKey": Secret(credentials.consumerKey), "consumerSecret": Secret(credentials.consumerSecret),
-                        "accessToken": Secret(credentials.accessToken), "accessTokenSecret": Secret(credentials.accessTokenSecret),
-                    ]),
-                now: Date())
+            let server = try await world.connect(
+                second, as: Self.shop2, name: "Second store",
+                settings: ["pageSize": "100", "stock.mode": "source-items"].merging(Self.fastRetry) { $1 })
             flows += [secondStockFlow, FlowDefinition(name: "orders2", kind: .orders, source: Self.shop2, target: Self.erpID, notes: false)]
             (secondShop, secondShopServer) = (second, server)
         } else {
@@ -115,14 +93,9 @@ final class FlowHarness: Sendable {
         }
         if withHoroz {
             let carrier = HorozSandbox()
-            let server = try await SandboxServer(carrier.sandbox)
-            try await store.saveConnection(
-                Connection(
-                    id: Self.horozID, type: "horoz", name: "Horoz Lojistik",
-                    settings: Self.horozSettings.merging(["baseURL": server.baseURL.absoluteString]) { $1 }.merging(Self.fastRetry) { $1 }
-                        .merging(horozSettings) { $1 },
-                    secrets: ["processKey": Secret(carrier.settings.processKey)]),
-                now: Date())
+            let server = try await world.connect(
+                carrier, as: Self.horozID, name: "Horoz Lojistik",
+                settings: Self.horozSettings.merging(Self.fastRetry) { $1 }.merging(horozSettings) { $1 })
             var flow = FlowDefinition(
                 name: "shipping", kind: .shipping, source: Self.shop, target: Self.horozID, trackingPollInterval: .milliseconds(50))
             shipping(&flow)
@@ -180,11 +153,7 @@ final class FlowHarness: Sendable {
     }
 
     func shutdown() async {
-        await magentoServer.shutdown()
-        await erpServer.shutdown()
-        await secondShopServer?.shutdown()
-        await horozServer?.shutdown()
-        try? FileManager.default.removeItem(at: directory)
+        await world.shutdown()
     }
 
     // MARK: Sample data

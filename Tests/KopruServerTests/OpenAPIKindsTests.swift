@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import KopruApp
 import HummingbirdTesting
 import KopruConnectors
 import KopruEngine
@@ -9,15 +10,13 @@ import KopruStore
 import NIOCore
 import Testing
 
-// What the served document's enums must repeat, and where the test finds them. When the installed
-// connector kinds and the flow kinds replace `ConnectorType.all` and `FlowDefinition.Kind`,
-// repoint the two `expected…` functions; the `documented…` ones read the document.
+// What the served document's enums must repeat (the installed kinds), and where the test finds them.
 
 /// The connector type ids the hub takes (`POST /api/integrations/{type}/config`), sorted.
-private func expectedConnectorTypes() -> [String] { ConnectorType.all.map(\.id).sorted() }
+private func expectedConnectorTypes() -> [String] { Installed.connectors.map(\.id).sorted() }
 
 /// The flow kinds the hub runs, sorted.
-private func expectedFlowKinds() -> [String] { FlowDefinition.Kind.allCases.map(\.rawValue).sorted() }
+private func expectedFlowKinds() -> [String] { Installed.flows.map(\.id).sorted() }
 
 /// Every enum in the document that lists connector type ids: the schema of a parameter or
 /// property named `type`, or any enum naming one of the expected ids.
@@ -84,7 +83,7 @@ private struct DocumentedEnum: CustomStringConvertible {
 struct OpenAPIKindsTests {
     /// The document as `GET /openapi.json` serves it, parsed.
     static func servedDocument() async throws -> [String: Any] {
-        let app = Application(router: buildRouter(HubServerDependencies(store: MemoryStore())))
+        let app = Application(router: buildRouter(HubServerDependencies(store: MemoryStore(), kinds: Installed.kinds)))
         let (contentType, text) = try await app.test(.router) { client in
             let response = try await client.execute(uri: "/openapi.json", method: .get)
             #expect(response.status == .ok)

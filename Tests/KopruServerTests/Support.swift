@@ -88,9 +88,9 @@ struct HubFixture {
 extension TestResponse {
     var text: String { String(buffer: body) }
     var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
-    var error: (code: String?, field: String?) {
+    var error: (code: String?, field: String?, message: String) {
         let error = json["error"] as? [String: Any]
-        return (error?["code"] as? String, error?["field"] as? String)
+        return (error?["code"] as? String, error?["field"] as? String, error?["message"] as? String ?? "")
     }
 }
 

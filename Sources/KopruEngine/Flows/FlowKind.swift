@@ -59,7 +59,7 @@ public struct FlowKind: Sendable, Hashable, CustomStringConvertible {
         let needs = side == .source ? sourceNeeds : targetNeeds
         guard let unmet = needs.first(where: { $0.isDisjoint(with: kind.capabilities) }) else { return nil }
         let names = unmet.sorted().map(\.rawValue).joined(separator: " or ")
-        return "a \(kind.id) connection cannot be the \(side.rawValue) of a \(id) flow: it has no \(names)"
+        return "a connection of type \(kind.id) cannot be the \(side.rawValue) of a \(id) flow: it has no \(names)"
     }
 
     public enum Side: String, Sendable { case source, target }
