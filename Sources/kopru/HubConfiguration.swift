@@ -61,6 +61,8 @@ struct HubConfiguration: Equatable {
     var connectionConcurrencyOverrides: [String: Int] = [:]
     var shutdownGraceSeconds = 15.0
     var eventRetentionDays = 30
+    /// Most bytes of each request and response body an external call's log line keeps; 0: none.
+    var callBodyBytes = CallLog.defaultBodyBytes
     var schedulerTermSeconds = 10.0
     var schedules: [ScheduleEntry] = []
     var connections: [ConnectionEntry] = []
@@ -142,8 +144,9 @@ struct HubConfiguration: Equatable {
             }
         }
         if let events = try reader.section("events") {
-            try events.allow(["retentionDays"])
+            try events.allow(["retentionDays", "callBodyBytes"])
             eventRetentionDays = try events.int("retentionDays") ?? eventRetentionDays
+            callBodyBytes = try events.int("callBodyBytes") ?? callBodyBytes
         }
         if let scheduler = try reader.section("scheduler") {
             try scheduler.allow(["termSeconds"])
@@ -231,6 +234,9 @@ struct HubConfiguration: Equatable {
             ("events.retentionDays", eventRetentionDays),
         ] where value <= 0 {
             throw Problem(key: key, message: "must be a positive number (got \(value))")
+        }
+        guard (0...(1 << 20)).contains(callBodyBytes) else {
+            throw Problem(key: "events.callBodyBytes", message: "must be 0 (no bodies) to 1048576 (got \(callBodyBytes))")
         }
         for (connection, value) in connectionConcurrencyOverrides where value <= 0 {
             throw Problem(key: "workers.connectionConcurrency.\(connection)", message: "must be a positive number")

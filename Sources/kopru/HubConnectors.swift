@@ -20,10 +20,14 @@ final class HubConnectors: Sendable {
     /// Horoz's county list, shared by every Horoz connection of the process (refreshed daily).
     let horozCounties = HorozCountyCache()
 
+    /// Where every call is recorded in its connection's event log; its owner runs and stops it.
+    private let callLog: CallLog?
+
     init(transport: any HTTPTransport = MiddlewareTransport(
-        AsyncHTTPClientTransport(), middleware: [LoggingMiddleware(logger: Logger(label: "kopru.http"))]))
+        AsyncHTTPClientTransport(), middleware: [LoggingMiddleware(logger: Logger(label: "kopru.http"))]), callLog: CallLog? = nil)
     {
         self.transport = transport
+        self.callLog = callLog
     }
 
     func resolver(store: any Store) -> ConnectorResolver {
@@ -33,6 +37,7 @@ final class HubConnectors: Sendable {
 
     /// Every request of a connection draws from its endpoint class's shared budget.
     private func transport(for connection: Connection, limits: EndpointLimits) -> any HTTPTransport {
+        let transport = callLog?.recording(self.transport, for: connection.id) ?? self.transport
         guard let budget = budget.withLock({ $0 }) else { return transport }
         return MiddlewareTransport(transport, middleware: [RateBudgetMiddleware(budget: budget, connection: connection.id, limits: limits)])
     }

@@ -40,9 +40,11 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "kopru")
         let store = try await Runtime.openStore(configuration)
         try await Runtime.applyConnections(configuration, to: store)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // First in the group, so it stops last: the calls of the jobs finishing at shutdown are written.
+        let callLog = CallLog(store: store, bodyBytes: configuration.callBodyBytes)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: callLog)]
         if role != .worker {
-            let checks = HubConnectors()
+            let checks = HubConnectors(callLog: callLog)
             let dependencies = HubServerDependencies(
                 store: store, webhooks: .init(bodyLimit: configuration.webhookBodyLimitBytes),
                 flows: Runtime.flowCatalog(configuration), checkConnection: { try await checks.check($0, probe: $1) })
@@ -56,7 +58,10 @@ struct Serve: AsyncParsableCommand {
         if role != .web {
             let processorConfiguration = Runtime.processorConfiguration(configuration)
             let processor = JobProcessor(
-                store: store, registry: Runtime.registry(store: store, catalog: Runtime.flowCatalog(configuration)), configuration: processorConfiguration,
+                store: store,
+                registry: Runtime.registry(
+                    store: store, catalog: Runtime.flowCatalog(configuration), connectors: HubConnectors(callLog: callLog)),
+                configuration: processorConfiguration,
                 logger: Logger(label: "kopru.jobs"))
             let scheduler = Scheduler(
                 store: store, schedules: try Runtime.schedules(configuration), holder: processorConfiguration.workerID,
