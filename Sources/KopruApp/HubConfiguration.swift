@@ -72,6 +72,8 @@ package struct HubConfiguration: Equatable {
     package var connectionConcurrencyOverrides: [String: Int] = [:]
     package var shutdownGraceSeconds = 15.0
     package var eventRetentionDays = 30
+    /// Most bytes of each request and response body an external call's log line keeps; 0: none.
+    package var callBodyBytes = CallLog.defaultBodyBytes
     package var schedulerTermSeconds = 10.0
     package var schedules: [ScheduleEntry] = []
     package var connections: [ConnectionEntry] = []
@@ -153,8 +155,9 @@ package struct HubConfiguration: Equatable {
             }
         }
         if let events = try reader.section("events") {
-            try events.allow(["retentionDays"])
+            try events.allow(["retentionDays", "callBodyBytes"])
             eventRetentionDays = try events.int("retentionDays") ?? eventRetentionDays
+            callBodyBytes = try events.int("callBodyBytes") ?? callBodyBytes
         }
         if let scheduler = try reader.section("scheduler") {
             try scheduler.allow(["termSeconds"])
@@ -243,6 +246,9 @@ package struct HubConfiguration: Equatable {
             ("events.retentionDays", eventRetentionDays),
         ] where value <= 0 {
             throw Problem(key: key, message: "must be a positive number (got \(value))")
+        }
+        guard (0...(1 << 20)).contains(callBodyBytes) else {
+            throw Problem(key: "events.callBodyBytes", message: "must be 0 (no bodies) to 1048576 (got \(callBodyBytes))")
         }
         for (connection, value) in connectionConcurrencyOverrides where value <= 0 {
             throw Problem(key: "workers.connectionConcurrency.\(connection)", message: "must be a positive number")

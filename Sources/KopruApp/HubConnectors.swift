@@ -15,14 +15,18 @@ package final class HubConnectors: Sendable {
     private let cache = Mutex<[Connection: any Sendable]>([:])
     /// The shared rate budgets, once a resolver has been made for a store.
     private let budget = Mutex<RateBudget?>(nil)
+    /// Where every call is recorded in its connection's event log; its owner runs and stops it.
+    private let callLog: CallLog?
 
     package init(
         kinds: HubKinds = Installed.kinds,
         transport: any HTTPTransport = MiddlewareTransport(
-            AsyncHTTPClientTransport(), middleware: [LoggingMiddleware(logger: Logger(label: "kopru.http"))])
+            AsyncHTTPClientTransport(), middleware: [LoggingMiddleware(logger: Logger(label: "kopru.http"))]),
+        callLog: CallLog? = nil
     ) {
         self.kinds = kinds
         self.transport = transport
+        self.callLog = callLog
     }
 
     package func resolver(store: any Store) -> ConnectorResolver {
@@ -32,6 +36,7 @@ package final class HubConnectors: Sendable {
 
     /// Every request of a connection draws from its endpoint class's shared budget.
     private func transport(for connection: Connection, limits: EndpointLimits) -> any HTTPTransport {
+        let transport = callLog?.recording(self.transport, for: connection.id) ?? self.transport
         guard let budget = budget.withLock({ $0 }) else { return transport }
         return MiddlewareTransport(transport, middleware: [RateBudgetMiddleware(budget: budget, connection: connection.id, limits: limits)])
     }

@@ -65,6 +65,9 @@ package final class StockBenchWorld: Sendable {
     let world: LoopbackWorld
     package let processor: JobProcessor
     package let worker: Task<Void, any Error>
+    /// Every call is logged as in `kopru serve`, so the figures include the call log's cost.
+    let callLog: CallLog
+    let callLogWriter: Task<Void, any Error>
     package let skus: [String]
     package let profile: Profile
     /// Real seconds per platform minute.
@@ -116,7 +119,8 @@ package final class StockBenchWorld: Sendable {
             FlowDefinition(name: "stock", kind: .stock, source: "erp", target: "shop", bulkPollInterval: .milliseconds(5)),
             FlowDefinition(name: "orders", kind: .orders, source: "shop", target: "erp", notes: false),
         ])
-        let connectors = HubConnectors()
+        callLog = CallLog(store: store)
+        let connectors = HubConnectors(callLog: callLog)
         processor = JobProcessor(
             store: store,
             registry: JobRegistry(JobRegistry.flows(catalog, connectors: connectors.resolver(store: store), store: store)),
@@ -125,11 +129,15 @@ package final class StockBenchWorld: Sendable {
             logger: Logger(label: "kopru.bench"))
         let processor = self.processor
         worker = Task { try await processor.run() }
+        let callLog = self.callLog
+        callLogWriter = Task { try await callLog.run() }
     }
 
     package func shutdown() async {
         processor.stop()
         _ = try? await worker.value
+        callLog.stop()
+        _ = try? await callLogWriter.value
         await world.shutdown()
     }
 

@@ -244,7 +244,9 @@ public final class JobProcessor: Service, Sendable {
         do {
             try Task.checkCancellation()
             let context = JobContext(job: job, attempt: attempt, logger: jobLogger, now: now(), finalCheck: finalCheck)
-            let result = try await TrafficLane.$current.withValue(.of(priority: job.priority)) { try await handler.run(context) }
+            let result = try await TrafficLane.$current.withValue(.of(priority: job.priority)) {
+                try await RunningJob.$id.withValue(job.id) { try await handler.run(context) }
+            }
             await record(claimed, .succeeded, effects: result.effects, level: .debug)
         } catch is CancellationError {
             // This task is cancelled, and the store's async calls honour that (GRDB's do): give the

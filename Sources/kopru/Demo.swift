@@ -61,10 +61,12 @@ struct Demo: AsyncParsableCommand {
         Runtime.bootstrapLogging(hubConfiguration)
         let world = try await DemoWorld(skus: skus)
         defer { Task { await world.shutdown() } }
+        let callLog = CallLog(store: world.store)
         let processor = JobProcessor(
             store: world.store,
             registry: Runtime.registry(
-                store: world.store, catalog: world.catalog, connectors: HubConnectors(transport: AsyncHTTPClientTransport())),
+                store: world.store, catalog: world.catalog,
+                connectors: HubConnectors(transport: AsyncHTTPClientTransport(), callLog: callLog)),
             configuration: JobProcessorConfiguration(
                 concurrency: 32, pollInterval: .milliseconds(50), defaultConnectionConcurrency: 8),
             logger: Logger(label: "kopru.jobs"))
@@ -72,7 +74,7 @@ struct Demo: AsyncParsableCommand {
         let application = buildApplication(HubServerDependencies(store: world.store, kinds: Installed.kinds), host: "127.0.0.1", port: port) { port in
             address.continuation.yield(port)
         }
-        let group = ServiceGroup(services: [application, processor], logger: Logger(label: "kopru.demo"))
+        let group = ServiceGroup(services: [callLog, application, processor], logger: Logger(label: "kopru.demo"))
         let running = Task { try await group.run() }
         var ports = address.stream.makeAsyncIterator()
         let hubPort = await ports.next() ?? port

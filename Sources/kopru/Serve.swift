@@ -44,9 +44,11 @@ struct Serve: AsyncParsableCommand {
         try await Runtime.applyConnections(configuration, to: store)
         let catalog = try Runtime.flowCatalog(configuration)
         try await Runtime.checkFlows(catalog, kinds: configuration.kinds, store: store)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // First in the group, so it stops last: the calls of the jobs finishing at shutdown are written.
+        let callLog = CallLog(store: store, bodyBytes: configuration.callBodyBytes)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: callLog)]
         if role != .worker {
-            let checks = HubConnectors()
+            let checks = HubConnectors(kinds: configuration.kinds, callLog: callLog)
             let dependencies = HubServerDependencies(
                 store: store, kinds: configuration.kinds, webhooks: .init(bodyLimit: configuration.webhookBodyLimitBytes),
                 flows: catalog, checkConnection: { try await checks.check($0, probe: $1) })
@@ -60,7 +62,7 @@ struct Serve: AsyncParsableCommand {
         if role != .web {
             let processorConfiguration = Runtime.processorConfiguration(configuration)
             let processor = JobProcessor(
-                store: store, registry: Runtime.registry(store: store, catalog: catalog), configuration: processorConfiguration,
+                store: store, registry: Runtime.registry(store: store, catalog: catalog, connectors: HubConnectors(kinds: configuration.kinds, callLog: callLog)), configuration: processorConfiguration,
                 logger: Logger(label: "kopru.jobs"))
             let scheduler = Scheduler(
                 store: store, schedules: try Runtime.schedules(configuration), holder: processorConfiguration.workerID,
