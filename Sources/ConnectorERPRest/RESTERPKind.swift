@@ -8,7 +8,8 @@ extension RESTERPConnector {
         id: "erp-rest", name: "REST ERP (Logo, Netsis, Mikro, custom)",
         capabilities: [.orderSink, .stockSource, .priceSource, .customerSink, .shipmentFeed],
         settings: [
-            SettingSpec("baseURL", .url, required: true, help: "the ERP's API root, e.g. https://erp.example.com/api/v2/"),
+            SettingSpec("baseURL", .url, help: "the ERP's API root, e.g. https://erp.example.com/api/v2/ (or the seed's api_endpoint)"),
+            SettingSpec("api_endpoint", .url, help: "the seed's name for baseURL"),
             SettingSpec("auth", help: "how requests authenticate (README)"),
             SettingSpec("auth.header"), SettingSpec("username"),
             SettingSpec("timeoutSeconds", .integer, default: "10"),

@@ -13,7 +13,7 @@ extension HorozConnector {
             SettingSpec("baseURL", .url, required: true),
             SettingSpec("supplierCode", .integer, required: true, help: "the cari code Horoz registered for supplier-pays shipping"),
             SettingSpec("carrierTitle", default: "Horoz Lojistik", help: "the name a channel shows next to the tracking number"),
-            SettingSpec("desi.default", .decimal), SettingSpec("desi.divisor", .decimal, default: "3000"),
+            SettingSpec("desi.default", help: "a desi, or a parcel such as 30x20x40 (cm)"), SettingSpec("desi.divisor", .decimal, default: "3000"),
             SettingSpec("deliveryDays", .integer), SettingSpec("countyListMaxAgeHours", .integer, default: "24"),
             SettingSpec("timeoutSeconds", .integer, default: "30"),
             SettingSpec("parcel."), SettingSpec("category."), SettingSpec("alias."), SettingSpec("warehouse."),

@@ -262,6 +262,12 @@ package struct HubConfiguration: Equatable {
             guard names.insert(schedule.name).inserted else {
                 throw Problem(key: "schedules[\(index)].name", message: "repeats \"\(schedule.name)\"")
             }
+            let runnable = kinds.jobKinds.union([ProbeJob.kind, WebhookReceivedJob.kind])
+            guard runnable.contains(schedule.kind) else {
+                throw Problem(
+                    key: "schedules[\(index)].job.kind",
+                    message: "\"\(schedule.kind)\" is not a job kind this build runs (one of \(runnable.sorted().joined(separator: ", ")))")
+            }
             do { _ = try CronExpression(schedule.cron) } catch {
                 throw Problem(key: "schedules[\(index)].cron", message: "is not a cron expression: \(error.message)")
             }

@@ -151,9 +151,6 @@ public struct ConnectorKind: Sendable {
         self.build = build
     }
 
-    /// Settings every kind understands: the engine's retries and rate limits, webhook intake.
-    public static let commonFamilies = ["retry.", "rateLimit.", "webhook."]
-
     /// Checks the settings this kind declares: types, required keys. Keys it does not declare
     /// pass (a profile may carry mapping keys), `settings.` prefixed in the error's field.
     public func validate(settings values: [String: String]) throws(ConnectorError) {
@@ -164,7 +161,9 @@ public struct ConnectorKind: Sendable {
         }
         for (key, value) in values.sorted(by: { $0.key < $1.key }) {
             guard let spec = settings.first(where: { $0.covers(key) }), let problem = spec.problem(with: value) else { continue }
-            throw .permanent("\(problem) (got \"\(value.prefix(64))\")", field: "settings.\(key)")
+            // A URL may carry a password in its user part: only short, typed values are repeated.
+            let shown = spec.type == .url || spec.type == .text ? "" : " (got \"\(value.prefix(32))\")"
+            throw .permanent(problem + shown, field: "settings.\(key)")
         }
     }
 }

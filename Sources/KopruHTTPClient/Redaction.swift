@@ -51,6 +51,8 @@ public struct Redaction: Sendable {
         guard let json = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
             return "(\(data.count) bytes, not JSON)"
         }
+        // A body that is one bare string is a token more often than not (Magento's admin token).
+        if json is String { return "(a JSON string, \(data.count) bytes, masked)" }
         let cleaned = redact(json)
         guard let encoded = try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .fragmentsAllowed])
         else { return "(\(data.count) bytes)" }

@@ -101,6 +101,14 @@ struct IntegrationRoutes: Sendable {
         do { _ = try RetryPolicy.from(settings: connection.settings) } catch {
             throw APIError.invalid(error.message, field: "settings.\(error.field)")
         }
+        // The configured flows through this connection must still be runnable with it.
+        for flow in flows.flows where flow.source == id || flow.target == id {
+            let source = flow.source == id ? connection : try await store.connection(flow.source)
+            let target = flow.target == id ? connection : try await store.connection(flow.target)
+            if let problem = kinds.problem(running: flow.kind, from: source, to: target) {
+                throw APIError.invalid("flow \(flow.name): \(problem.message)", field: "id")
+            }
+        }
         let warnings = try await warnings(connection, probe: true)
         try await store.saveConnection(connection, now: now())
         directory.invalidate()
@@ -151,7 +159,7 @@ struct IntegrationRoutes: Sendable {
     private func sync(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let connection = try await connection(context)
         let body = try await RequestParsing.jsonObject(request, optional: true)
-        let flow = try syncableFlow(body["flow"], of: connection)
+        let flow = try await syncableFlow(body["flow"], of: connection)
         var mode = "delta"
         if let value = body["mode"] {
             mode = try RequestParsing.string(value, field: "mode", maxLength: 10)
@@ -171,22 +179,24 @@ struct IntegrationRoutes: Sendable {
     }
 
     /// The flow kind a sync names (or the only one this connection feeds), refused unless this
-    /// build runs it, the connection's connector can be its source, and a configured flow of
-    /// that kind takes from this connection: nothing is queued that no handler would run.
-    private func syncableFlow(_ value: JSON?, of connection: Connection) throws -> FlowKind {
+    /// build runs it, a configured flow of that kind takes from this connection, and the
+    /// connectors at both ends can serve it: nothing is queued that no handler would run.
+    private func syncableFlow(_ value: JSON?, of connection: Connection) async throws -> FlowKind {
         let configured = flows.flows.filter { $0.source == connection.id }
         let names = Set(configured.map(\.kind.id)).sorted()
-        guard let value else {
-            guard names.count == 1, let only = kinds.flow(names[0]) else {
+        let id: String
+        if let value {
+            id = try RequestParsing.string(value, field: "flow", maxLength: 64)
+        } else {
+            guard names.count == 1 else {
                 throw APIError.invalid(
                     names.isEmpty
                         ? "no flow takes records from \(connection.id); configure one (flows: in the configuration file)"
                         : "name the flow to sync: one of \(names.joined(separator: ", "))",
                     field: "flow")
             }
-            return only
+            id = names[0]
         }
-        let id = try RequestParsing.string(value, field: "flow", maxLength: 64)
         guard let flow = kinds.flow(id) else {
             throw APIError.invalid(
                 "\(id) is not a flow kind this build runs (one of \(kinds.flows.map(\.id).joined(separator: ", ")))", field: "flow")
@@ -200,6 +210,15 @@ struct IntegrationRoutes: Sendable {
                 "no \(flow.id) flow takes records from \(connection.id); configure one (flows: in the configuration file)"
                     + (names.isEmpty ? "" : "; configured here: \(names.joined(separator: ", "))"),
                 field: "flow")
+        }
+        for definition in configured where definition.kind == flow {
+            let target = try await store.connection(definition.target)
+            guard let target else {
+                throw APIError.invalid("flow \(definition.name) sends to \(definition.target), which is not configured", field: "flow")
+            }
+            if let problem = kinds.problem(running: flow, from: nil, to: target) {
+                throw APIError.invalid("flow \(definition.name): \(problem.message)", field: "flow")
+            }
         }
         return flow
     }
@@ -221,8 +240,10 @@ struct IntegrationRoutes: Sendable {
         guard let flow = flows.flows.first(where: { $0.kind == .shipping && $0.source == connection.id }) else {
             throw APIError.invalid("no shipping flow takes orders from \(connection.id)", field: "id")
         }
-        // Unset: the job names the carrier connection's own title.
-        var carrierTitle = ""
+        // Unset: the carrier connection's own title (its `carrierTitle` setting, else its kind's
+        // name), read here so a paused or broken carrier connection cannot hold the shipment up.
+        let carrier = try await store.connection(flow.target)
+        var carrierTitle = carrier.flatMap { $0.settings["carrierTitle"] ?? kinds.connector($0.type)?.name } ?? flow.target.rawValue
         if let value = body["carrier"] { carrierTitle = try RequestParsing.string(value, field: "carrier", maxLength: 64) }
         guard let order = try await store.binding(connection: connection.id, entity: "order", internalID: "\(connection.id.rawValue):\(number)")
         else { throw APIError.notFound("no order \(number.prefix(64)) is known on \(connection.id)") }

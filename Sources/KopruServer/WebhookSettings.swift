@@ -3,6 +3,10 @@ import KopruConnectors
 import KopruCore
 import KopruStore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How one connection receives webhooks: the verifier its connector kind builds from its
 /// settings and secrets, and the intake rules every kind shares (`webhook.*` keys: delivery id,
 /// topic, allow-list, rate, routing). Bad values are reported with the setting's name when the

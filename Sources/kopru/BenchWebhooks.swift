@@ -78,8 +78,12 @@ extension Bench {
                 try await store.checkMasterKey()
                 try await store.saveConnection(
                     Connection(
-                        id: "bench", type: "shopify", name: "Bench",
-                        settings: ["webhook.deliveryIdHeader": "X-Delivery-Id", "webhook.ratePerSecond": "1000000"],
+                        // Any installed kind: the generic HMAC rule, as a REST ERP's webhooks use.
+                        id: "bench", type: "erp-rest", name: "Bench",
+                        settings: [
+                            "baseURL": "https://erp.example.com/api/", "webhook.deliveryIdHeader": "X-Delivery-Id",
+                            "webhook.ratePerSecond": "1000000",
+                        ],
                         secrets: ["webhookSecret": Secret(secret)]), now: Date())
             }
             let port = try freePort()

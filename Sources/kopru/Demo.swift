@@ -71,7 +71,7 @@ struct Demo: AsyncParsableCommand {
                 concurrency: 32, pollInterval: .milliseconds(50), defaultConnectionConcurrency: 8),
             logger: Logger(label: "kopru.jobs"))
         let address = AsyncStream<Int>.makeStream()
-        let application = buildApplication(HubServerDependencies(store: world.store, kinds: Installed.kinds), host: "127.0.0.1", port: port) { port in
+        let application = buildApplication(HubServerDependencies(store: world.store, kinds: Installed.kinds, flows: world.catalog), host: "127.0.0.1", port: port) { port in
             address.continuation.yield(port)
         }
         let group = ServiceGroup(services: [callLog, application, processor], logger: Logger(label: "kopru.demo"))

@@ -53,9 +53,14 @@ struct SyncCommand: AsyncParsableCommand {
         }
         var processor: JobProcessor?
         var worker: Task<Void, any Error>?
+        // The calls this command's jobs make are in the connections' logs, as under `serve`.
+        let callLog = CallLog(store: store, bodyBytes: configuration.callBodyBytes)
+        let callLogWriter = Task { try await callLog.run() }
         if !noWorker {
             let running = JobProcessor(
-                store: store, registry: Runtime.registry(store: store, catalog: catalog),
+                store: store,
+                registry: Runtime.registry(
+                    store: store, catalog: catalog, connectors: HubConnectors(kinds: configuration.kinds, callLog: callLog)),
                 configuration: Runtime.processorConfiguration(configuration), logger: Logger(label: "kopru.sync"))
             processor = running
             worker = Task { try await running.run() }
@@ -76,6 +81,8 @@ struct SyncCommand: AsyncParsableCommand {
         }
         processor?.stop()
         _ = try? await worker?.value
+        callLog.stop()
+        _ = try? await callLogWriter.value
         if failed { throw ExitCode(1) }
     }
 

@@ -6,6 +6,7 @@ import KopruSandbox
 import KopruStore
 import Testing
 
+@testable import KopruApp
 @testable import kopru
 
 /// Issue 15.5 as `kopru` wires it: `events.callBodyBytes` is read and checked, and a connector

@@ -66,6 +66,17 @@ struct KindsConfigurationTests {
         ) { try load("connections:\n  - {id: h, type: horoz, settings: {baseURL: \"https://horoz.example.com/\"}}\n") }
     }
 
+    @Test("a schedule's job kind must be one this build runs")
+    func scheduledJobKindsAreChecked() throws {
+        #expect {
+            try load("schedules:\n  - {name: p, cron: \"* * * * *\", job: {kind: sync.products}}\n")
+        } throws: { error in
+            let problem = error as? HubConfiguration.Problem
+            return problem?.key == "schedules[0].job.kind" && problem?.message.contains("sync.orders") == true
+        }
+        _ = try load("schedules:\n  - {name: p, cron: \"* * * * *\", job: {kind: sync.stock, connection: erp}}\n")
+    }
+
     @Test("flows over connections made through the admin API are checked when serve starts")
     func flowsCheckedAgainstStoredConnections() async throws {
         let store = MemoryStore()

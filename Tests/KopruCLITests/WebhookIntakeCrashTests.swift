@@ -75,8 +75,8 @@ struct WebhookIntakeCrashTests {
         try """
             connections:
               - id: shop
-                type: shopify
-                settings: {webhook: {deliveryIdHeader: X-Delivery-Id, ratePerSecond: 100000, burst: 100000}}
+                type: erp-rest
+                settings: {baseURL: "https://erp.example.com/api/", webhook: {deliveryIdHeader: X-Delivery-Id, ratePerSecond: 100000, burst: 100000}}
                 secrets: {webhookSecret: \(Self.secret)}
             """.write(to: configFile, atomically: true, encoding: .utf8)
         let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }

@@ -55,6 +55,13 @@ struct HTTPClientTests {
         #expect(RetryAfter.parse("soon", now: now) == nil)
     }
 
+    @Test("a body that is one bare JSON string (Magento's admin token) is masked whole")
+    func bareStringBodyIsMasked() {
+        let body = Redaction().body(Data(#""mt3y8k2token0secret""#.utf8))
+        #expect(!body.contains("mt3y8k2token0secret") && body.contains("masked"), "\(body)")
+        #expect(Redaction().body(Data(#"{"sku":"A-1"}"#.utf8)).contains("A-1"))
+    }
+
     @Test("redaction masks credential headers, query secrets and JSON keys at any depth")
     func redaction() {
         let redaction = Redaction()

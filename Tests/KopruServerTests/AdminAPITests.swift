@@ -146,6 +146,7 @@ struct AdminAPITests {
         let hub = fixture
         defer { hub.cleanUp() }
         try await hub.store.saveConnection(Connection(id: "shop", type: "shopify", name: "Shop"), now: Date())
+        try await hub.store.saveConnection(Connection(id: "erp", type: "erp-rest", name: "ERP"), now: Date())
         let t0 = Date(timeIntervalSince1970: 1_790_000_000)
         try await hub.store.append(
             (0..<5).map {

@@ -22,14 +22,18 @@ struct KindsThroughTheAPITests {
     func everySyncRunsOrIsRefused() async throws {
         var fixture = try await HubFixture()
         fixture.kinds = Installed.kinds
-        // One connection per installed kind, and a configured flow of every kind it can feed.
+        // One connection per installed kind, and a configured flow of every kind it can feed, to
+        // a connection that can take it where one is installed.
         var flows: [FlowDefinition] = []
         for kind in Installed.connectors {
             for flow in Installed.flows where flow.missing(on: kind, as: .source) == nil {
-                flows.append(FlowDefinition(name: "\(kind.id)-\(flow.id)", kind: flow, source: ConnectionID(kind.id), target: "other"))
+                guard let target = Installed.connectors.first(where: { flow.missing(on: $0, as: .target) == nil }) else { continue }
+                flows.append(FlowDefinition(name: "\(kind.id)-\(flow.id)", kind: flow, source: ConnectionID(kind.id), target: ConnectionID(target.id)))
             }
         }
         fixture.flows = FlowCatalog(flows)
+        #expect(flows.count >= Installed.flows.count, "every flow kind has a pairing here")
+        let configured = flows
         let hub = fixture
         defer { hub.cleanUp() }
         for kind in Installed.connectors {
@@ -43,7 +47,7 @@ struct KindsThroughTheAPITests {
                     let response = try await client.execute(
                         uri: "/api/integrations/\(kind.id)/sync", method: .post, headers: hub.jsonAuth,
                         body: ByteBuffer(string: #"{"flow":"\#(flow)"}"#))
-                    let runnable = Installed.kinds.flow(flow).map { $0.missing(on: kind, as: .source) == nil } ?? false
+                    let runnable = configured.contains { $0.source.rawValue == kind.id && $0.kind.id == flow }
                     if runnable {
                         #expect(response.status == .accepted, "\(kind.id) \(flow)")
                         accepted += 1
@@ -92,6 +96,25 @@ struct KindsThroughTheAPITests {
             let deleted = try await client.execute(uri: "/api/integrations/shop", method: .delete, headers: hub.auth)
             #expect(deleted.status == .noContent)
         }
+    }
+
+    @Test("saving a connection that would leave a configured flow unrunnable is refused")
+    func savingKeepsFlowsRunnable() async throws {
+        var fixture = try await HubFixture()
+        fixture.kinds = Installed.kinds
+        fixture.flows = FlowCatalog([FlowDefinition(name: "stock", kind: .stock, source: "erp", target: "shop")])
+        let hub = fixture
+        defer { hub.cleanUp() }
+        try await hub.store.saveConnection(Connection(id: "shop", type: "magento2", name: "Shop"), now: Date())
+        try await hub.live { client in
+            // "erp" made a carrier: the stock flow from it could not run.
+            let carrier = try await client.execute(
+                uri: "/api/integrations/horoz/config", method: .post, headers: hub.jsonAuth,
+                body: ByteBuffer(string: #"{"id":"erp","settings":{"baseURL":"https://horoz.example.com/","supplierCode":"801452"}}"#))
+            #expect(carrier.status == .unprocessableContent && carrier.error.field == "id")
+            #expect(carrier.error.message.contains("flow stock"), "\(carrier.error.message)")
+        }
+        #expect(try await hub.store.connection("erp") == nil)
     }
 
     @Test("connection settings are checked by their kind when saved, naming the key")

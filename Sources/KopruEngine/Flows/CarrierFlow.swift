@@ -265,7 +265,7 @@ extension FlowKind {
         source: [[.orderFeed], [.orderShipmentSink]], target: [[.shipmentSink], [.carrierLabels], [.carrierTracking]],
         defaultSchedule: "* * * * *", lane: .realTime, wokenByWebhook: true,
         options: [
-            .overlapSeconds, .exportStatuses,
+            .overlapSeconds, .exportStatuses, .notes,
             FlowOption("returnStatuses", default: "[returned, refunded]", help: "channel order statuses that send the goods back") {
                 value, flow throws(FlowOption.Problem) in flow.returnStatuses = try value.statuses()
             },

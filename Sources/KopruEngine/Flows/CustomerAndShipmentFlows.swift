@@ -189,14 +189,9 @@ public struct ShipmentCreateJob: FlowJobHandler {
         let channel = payload.channel ?? flow.target
         let sink = try await environment.connectors.resolve(channel, as: (any OrderShipmentSink).self)
         let tracking = payload.notice.trackingNumber
-        var notice = payload.notice
-        // A number typed by an operator without a carrier name: the carrier connection's own.
-        if notice.carrier.isEmpty, let carrier = payload.carrier {
-            notice.carrier = try await environment.connectors.resolve(carrier, as: (any CarrierTracking).self).carrierTitle
-        }
         let id = try await deliver(
             context, find: { try await sink.findShipment(externalID: payload.orderExternalID, trackingNumber: tracking) },
-            create: { [notice] in try await sink.shipOrder(externalID: payload.orderExternalID, notice: notice) }
+            create: { try await sink.shipOrder(externalID: payload.orderExternalID, notice: payload.notice) }
         ).reference
         var effects: [StoreEffect] = [
             .bind(
@@ -227,6 +222,7 @@ extension FlowKind {
     /// ERP "shipped" → channel shipment with its tracking number.
     public static let shipments = FlowKind(
         id: "shipments", summary: "ERP shipments → channel shipments with tracking numbers",
-        source: [[.shipmentFeed]], target: [[.orderShipmentSink]], defaultSchedule: "*/5 * * * *", lane: .realTime
+        source: [[.shipmentFeed]], target: [[.orderShipmentSink]], defaultSchedule: "*/5 * * * *", lane: .realTime,
+        options: [.overlapSeconds]
     ) { environment, retryPolicy in [ShipmentPollJob(environment), ShipmentCreateJob(environment, retryPolicy: retryPolicy)] }
 }

@@ -17,6 +17,14 @@ public struct HubKinds: Sendable, Equatable {
         lhs.connectors.map(\.id) == rhs.connectors.map(\.id) && lhs.flows == rhs.flows
     }
 
+    /// Every job kind the flow kinds run: their handlers' kinds.
+    public var jobKinds: Set<String> {
+        let store = MemoryStore()
+        let nothing = ConnectorResolver(store: store) { _ in throw ConnectorError.permanent("no connectors here") }
+        let environment = FlowEnvironment(catalog: FlowCatalog([]), connectors: nothing, store: store)
+        return Set(flows.flatMap { $0.handlers(environment, .exponentialJitter()).map(\.kind) })
+    }
+
     public func connector(_ id: String) -> ConnectorKind? { connectors.first { $0.id == id } }
     public func flow(_ id: String) -> FlowKind? { flows.first { $0.id == id } }
 
