@@ -14,8 +14,8 @@ package final class DemoWorld: Sendable {
     package let erp: ERPSandbox
     package let magentoServer: SandboxServer
     package let erpServer: SandboxServer
-    package let store: SQLiteStore
-    package let directory: URL
+    package var store: SQLiteStore { world.store }
+    package var directory: URL { world.directory }
     package let catalog: FlowCatalog
     package let shop: SampleShop
     let world: LoopbackWorld
@@ -36,8 +36,6 @@ package final class DemoWorld: Sendable {
             "*": FaultPlan(latencyMilliseconds: 1...10),
         ])
         world = try await LoopbackWorld(name: "demo")
-        store = world.store
-        directory = world.directory
         magentoServer = try await world.connect(
             magento, as: "shop", name: "Demo Magento store",
             settings: ["stock.mode": "bulk", "stock.bulkOperationSize": "500"].merging(Self.shortRetries) { $1 })

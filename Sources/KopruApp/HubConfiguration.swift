@@ -258,11 +258,11 @@ package struct HubConfiguration: Equatable {
         guard shutdownGraceSeconds >= 0 else { throw Problem(key: "workers.shutdownGraceSeconds", message: "must not be negative") }
         try validateFlows()
         var names = Set<String>()
+        let runnable = schedules.isEmpty ? [] : kinds.jobKinds.union([ProbeJob.kind, WebhookReceivedJob.kind])
         for (index, schedule) in schedules.enumerated() {
             guard names.insert(schedule.name).inserted else {
                 throw Problem(key: "schedules[\(index)].name", message: "repeats \"\(schedule.name)\"")
             }
-            let runnable = kinds.jobKinds.union([ProbeJob.kind, WebhookReceivedJob.kind])
             guard runnable.contains(schedule.kind) else {
                 throw Problem(
                     key: "schedules[\(index)].job.kind",

@@ -59,8 +59,8 @@ package final class StockBenchWorld: Sendable {
     package let erp: ERPSandbox
     package let magentoServer: SandboxServer
     package let erpServer: SandboxServer
-    package let store: SQLiteStore
-    package let directory: URL
+    package var store: SQLiteStore { world.store }
+    package var directory: URL { world.directory }
     package let catalog: FlowCatalog
     let world: LoopbackWorld
     package let processor: JobProcessor
@@ -110,8 +110,6 @@ package final class StockBenchWorld: Sendable {
             magento.sandbox.setRateLimit(RateLimitRule(requests: 10, window: window), group: "bulk", routes: [profile.route])
         }
         world = try await LoopbackWorld(name: "bench-stock")
-        store = world.store
-        directory = world.directory
         magentoServer = try await world.connect(magento, as: "shop", name: "Bench store", settings: shopSettings)
         erpServer = try await world.connect(
             erp, as: "erp", name: "Bench ERP", settings: ["pagination": "page", "pagination.pageSize": "5000", "timeoutSeconds": "60"])
@@ -119,6 +117,7 @@ package final class StockBenchWorld: Sendable {
             FlowDefinition(name: "stock", kind: .stock, source: "erp", target: "shop", bulkPollInterval: .milliseconds(5)),
             FlowDefinition(name: "orders", kind: .orders, source: "shop", target: "erp", notes: false),
         ])
+        let store = world.store
         callLog = CallLog(store: store)
         let connectors = HubConnectors(callLog: callLog)
         processor = JobProcessor(

@@ -32,8 +32,8 @@ final class FlowHarness: Sendable {
     let erp: ERPSandbox
     let magentoServer: SandboxServer
     let erpServer: SandboxServer
-    let store: SQLiteStore
-    let directory: URL
+    var store: SQLiteStore { world.store }
+    var directory: URL { world.directory }
     let world: LoopbackWorld
     let catalog: FlowCatalog
     let connectors: ConnectorResolver
@@ -65,8 +65,6 @@ final class FlowHarness: Sendable {
             configureERP(&$0)
         }
         world = try await LoopbackWorld(name: "flow")
-        store = world.store
-        directory = world.directory
         magentoServer = try await world.connect(
             magento, as: Self.shop, name: "Sandbox store", settings: ["pageSize": "100"].merging(Self.fastRetry) { $1 }.merging(magentoSettings) { $1 })
         erpServer = try await world.connect(
@@ -107,7 +105,7 @@ final class FlowHarness: Sendable {
         catalog = FlowCatalog(flows)
         // Connectors as `kopru` builds them, from the installed kinds, every request drawn from
         // its class's shared budget.
-        connectors = HubConnectors(transport: AsyncHTTPClientTransport()).resolver(store: store)
+        connectors = HubConnectors(transport: AsyncHTTPClientTransport()).resolver(store: world.store)
     }
 
     /// Retries fast enough for a test, set where a merchant sets them: the connections' settings.

@@ -141,9 +141,7 @@ struct AdminAPITests {
 
     @Test("sync queues a job (202), logs page with a cursor, delete refuses while jobs are pending")
     func syncLogsDelete() async throws {
-        var fixture = try await HubFixture()
-        fixture.flows = FlowCatalog([FlowDefinition(name: "orders", kind: .orders, source: "shop", target: "erp")])
-        let hub = fixture
+        let hub = try await HubFixture(flows: FlowCatalog([FlowDefinition(name: "orders", kind: .orders, source: "shop", target: "erp")]))
         defer { hub.cleanUp() }
         try await hub.store.saveConnection(Connection(id: "shop", type: "shopify", name: "Shop"), now: Date())
         try await hub.store.saveConnection(Connection(id: "erp", type: "erp-rest", name: "ERP"), now: Date())

@@ -20,8 +20,6 @@ struct KindsThroughTheAPITests {
 
     @Test("every connector kind × every flow kind: a sync is refused with the reason, or queues a job a handler runs")
     func everySyncRunsOrIsRefused() async throws {
-        var fixture = try await HubFixture()
-        fixture.kinds = Installed.kinds
         // One connection per installed kind, and a configured flow of every kind it can feed, to
         // a connection that can take it where one is installed.
         var flows: [FlowDefinition] = []
@@ -31,10 +29,9 @@ struct KindsThroughTheAPITests {
                 flows.append(FlowDefinition(name: "\(kind.id)-\(flow.id)", kind: flow, source: ConnectionID(kind.id), target: ConnectionID(target.id)))
             }
         }
-        fixture.flows = FlowCatalog(flows)
         #expect(flows.count >= Installed.flows.count, "every flow kind has a pairing here")
         let configured = flows
-        let hub = fixture
+        let hub = try await HubFixture(kinds: Installed.kinds, flows: FlowCatalog(flows))
         defer { hub.cleanUp() }
         for kind in Installed.connectors {
             try await hub.store.saveConnection(Connection(id: ConnectionID(kind.id), type: kind.id, name: kind.name), now: Date())
@@ -67,10 +64,8 @@ struct KindsThroughTheAPITests {
 
     @Test("a products sync is refused with the reason, and no job is left pending")
     func productsIsRefused() async throws {
-        var fixture = try await HubFixture()
-        fixture.kinds = Installed.kinds
-        fixture.flows = FlowCatalog([FlowDefinition(name: "orders", kind: .orders, source: "shop", target: "erp")])
-        let hub = fixture
+        let hub = try await HubFixture(
+            kinds: Installed.kinds, flows: FlowCatalog([FlowDefinition(name: "orders", kind: .orders, source: "shop", target: "erp")]))
         defer { hub.cleanUp() }
         try await hub.store.saveConnection(Connection(id: "shop", type: "magento2", name: "Shop"), now: Date())
         try await hub.live { client in
@@ -100,10 +95,8 @@ struct KindsThroughTheAPITests {
 
     @Test("saving a connection that would leave a configured flow unrunnable is refused")
     func savingKeepsFlowsRunnable() async throws {
-        var fixture = try await HubFixture()
-        fixture.kinds = Installed.kinds
-        fixture.flows = FlowCatalog([FlowDefinition(name: "stock", kind: .stock, source: "erp", target: "shop")])
-        let hub = fixture
+        let hub = try await HubFixture(
+            kinds: Installed.kinds, flows: FlowCatalog([FlowDefinition(name: "stock", kind: .stock, source: "erp", target: "shop")]))
         defer { hub.cleanUp() }
         try await hub.store.saveConnection(Connection(id: "shop", type: "magento2", name: "Shop"), now: Date())
         try await hub.live { client in
@@ -119,9 +112,7 @@ struct KindsThroughTheAPITests {
 
     @Test("connection settings are checked by their kind when saved, naming the key")
     func settingsCheckedByKind() async throws {
-        var fixture = try await HubFixture()
-        fixture.kinds = Installed.kinds
-        let hub = fixture
+        let hub = try await HubFixture(kinds: Installed.kinds)
         defer { hub.cleanUp() }
         try await hub.live { client in
             func save(_ type: String, _ body: String) async throws -> TestResponse {
@@ -147,9 +138,7 @@ struct KindsThroughTheAPITests {
 
     @Test("a webhook is checked by its connection's kind, not by one built-in rule")
     func webhookVerifiedByKind() async throws {
-        var fixture = try await HubFixture()
-        fixture.kinds = HubKinds(connectors: [BasicAuthKind.kind], flows: [])
-        let hub = fixture
+        let hub = try await HubFixture(kinds: HubKinds(connectors: [BasicAuthKind.kind], flows: []))
         defer { hub.cleanUp() }
         try await hub.store.saveConnection(
             Connection(id: "market", type: BasicAuthKind.kind.id, name: "Market", secrets: ["webhookPassword": Secret("s3cret-pass")]),

@@ -24,7 +24,9 @@ struct HubFixture {
     var flows = FlowCatalog([])
     var kinds = HubKinds.forServerTests
 
-    init() async throws {
+    init(kinds: HubKinds = .forServerTests, flows: FlowCatalog = FlowCatalog([])) async throws {
+        self.kinds = kinds
+        self.flows = flows
         HubMetrics.bootstrap()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
