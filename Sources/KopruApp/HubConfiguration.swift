@@ -64,8 +64,11 @@ package struct HubConfiguration: Equatable {
     package var masterKey: String?
     package var logLevel = "info"
     package var logFormat = "text"
-    package var workerConcurrency = 32
-    package var claimBatch = 64
+    /// Nil: what suits the store (`WorkerDefaults`).
+    package var configuredWorkerConcurrency: Int?
+    package var configuredClaimBatch: Int?
+    package var workerConcurrency: Int { configuredWorkerConcurrency ?? WorkerDefaults(store: store).concurrency }
+    package var claimBatch: Int { configuredClaimBatch ?? WorkerDefaults(store: store).claimBatch }
     package var leaseSeconds = 60.0
     package var pollMilliseconds = 250
     package var connectionConcurrency = 4
@@ -136,8 +139,8 @@ package struct HubConfiguration: Equatable {
                 "concurrency", "claimBatch", "leaseSeconds", "pollMilliseconds", "connectionConcurrency",
                 "shutdownGraceSeconds",
             ])
-            workerConcurrency = try workers.int("concurrency") ?? workerConcurrency
-            claimBatch = try workers.int("claimBatch") ?? claimBatch
+            configuredWorkerConcurrency = try workers.int("concurrency") ?? configuredWorkerConcurrency
+            configuredClaimBatch = try workers.int("claimBatch") ?? configuredClaimBatch
             leaseSeconds = try workers.double("leaseSeconds") ?? leaseSeconds
             pollMilliseconds = try workers.int("pollMilliseconds") ?? pollMilliseconds
             shutdownGraceSeconds = try workers.double("shutdownGraceSeconds") ?? shutdownGraceSeconds

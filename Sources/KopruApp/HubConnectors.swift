@@ -20,13 +20,28 @@ package final class HubConnectors: Sendable {
 
     package init(
         kinds: HubKinds = Installed.kinds,
-        transport: any HTTPTransport = MiddlewareTransport(
-            AsyncHTTPClientTransport(), middleware: [LoggingMiddleware(logger: Logger(label: "kopru.http"))]),
+        transport: any HTTPTransport = HubConnectors.liveTransport(connectionsPerHost: 8),
         callLog: CallLog? = nil
     ) {
         self.kinds = kinds
         self.transport = transport
         self.callLog = callLog
+    }
+
+    /// HTTP with every call logged, keeping enough connections to a host for the jobs that may
+    /// call it at once.
+    package static func liveTransport(connectionsPerHost: Int) -> any HTTPTransport {
+        MiddlewareTransport(
+            AsyncHTTPClientTransport(connectionsPerHost: connectionsPerHost),
+            middleware: [LoggingMiddleware(logger: Logger(label: "kopru.http"))])
+    }
+
+    /// The configured workers' HTTP: each connection runs up to its limit of real-time jobs and
+    /// as many bulk ones at once.
+    package convenience init(_ configuration: HubConfiguration, callLog: CallLog?) {
+        let widest = ([configuration.connectionConcurrency] + configuration.connectionConcurrencyOverrides.values).max()!
+        self.init(
+            kinds: configuration.kinds, transport: Self.liveTransport(connectionsPerHost: 2 * widest), callLog: callLog)
     }
 
     package func resolver(store: any Store) -> ConnectorResolver {

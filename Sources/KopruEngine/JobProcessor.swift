@@ -63,6 +63,12 @@ public struct JobProcessorStatistics: Sendable, Equatable {
     public var dead = 0
     public var released = 0
     public var leasesLost = 0
+    /// Claim transactions, and waits for work that ran the whole poll interval (nothing woke
+    /// them): a burst drained in far fewer polls than jobs ÷ slots was not paced by the poll.
+    public var claims = 0
+    public var fullPolls = 0
+    /// Claimed jobs given straight back because their connection had no free slot.
+    public var overLimit = 0
 }
 
 /// Claims jobs in batches, runs them with bounded concurrency (overall and per connection),
@@ -88,10 +94,9 @@ public final class JobProcessor: Service, Sendable {
     private let retryPolicies: ConnectionRetryPolicies
     private let committer: GroupCommit<JobCompletion, CompletionResult>
     private let state = Mutex(State())
-    /// Wakes the claim loop when a job finishes or when asked to stop, so a full pool waiting
-    /// for a free slot still notices a shutdown.
-    private let wakeups: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
+    /// Wakes the claim loop when a job finishes, when work may have arrived (the store's
+    /// notification or the poll), or when asked to stop.
+    private let wakeup = Wakeup()
 
     public init(
         store: any Store, registry: JobRegistry, configuration: JobProcessorConfiguration = .init(),
@@ -104,7 +109,6 @@ public final class JobProcessor: Service, Sendable {
         self.now = now
         self.committer = GroupCommit { completions in try await store.complete(completions) }
         self.retryPolicies = ConnectionRetryPolicies(store: store)
-        (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     public var statistics: JobProcessorStatistics { state.withLock { $0.statistics } }
@@ -112,7 +116,7 @@ public final class JobProcessor: Service, Sendable {
     /// Stops claiming; `run()` returns once running jobs are finished or released.
     public func stop() {
         state.withLock { $0.stopping = true }
-        wake.yield()
+        wakeup.signal()
     }
 
     private var isStopping: Bool { state.withLock { $0.stopping } }
@@ -126,7 +130,6 @@ public final class JobProcessor: Service, Sendable {
     }
 
     private func processUntilStopped() async {
-        var woken = wakeups.makeAsyncIterator()
         logger.info(
             "job worker started",
             metadata: [
@@ -135,35 +138,28 @@ public final class JobProcessor: Service, Sendable {
             ])
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.heartbeat() }
+            group.addTask { await self.listenForWork() }
             while !isStopping {
-                let (free, busy, full) = state.withLock { state in
-                    (
-                        configuration.concurrency - state.running.count, !state.running.isEmpty,
-                        state.perConnection.filter { $0.value >= configuration.limit(for: $0.key.connection) }.keys
-                    )
+                let (free, busy, slots) = state.withLock { state in
+                    (configuration.concurrency - state.running.count, !state.running.isEmpty, freeSlots(state))
                 }
-                let saturated = Set(full.filter { !$0.bulk }.map(\.connection))
-                let bulkSaturated = Set(full.filter(\.bulk).map(\.connection))
                 // While jobs run, wait until a worthwhile batch is free: claiming one job per freed
                 // slot would spend a transaction (an fsync) on each.
                 if free <= 0 || (busy && free < refillThreshold) {
-                    _ = await woken.next()
+                    await wakeup.wait()
                     continue
                 }
+                let limit = min(free, configuration.claimBatch)
                 let claimed: [ClaimedJob]
+                state.withLock { $0.statistics.claims += 1 }
                 do {
                     claimed = try await store.claim(
                         ClaimRequest(
-                            owner: configuration.workerID, limit: min(free, configuration.claimBatch),
-                            leaseDuration: configuration.leaseDuration.seconds, now: now(), kinds: registry.kinds,
-                            excludingConnections: saturated, excludingBulkConnections: bulkSaturated))
+                            owner: configuration.workerID, limit: limit, leaseDuration: configuration.leaseDuration.seconds,
+                            now: now(), kinds: registry.kinds, slots: slots))
                 } catch {
                     logger.error("claiming jobs failed; trying again", metadata: ["error": "\(error)"])
                     try? await Task.sleep(for: configuration.pollInterval)
-                    continue
-                }
-                if claimed.isEmpty {
-                    await store.waitForWork(upTo: configuration.pollInterval)
                     continue
                 }
                 var overLimit: [Lease] = []
@@ -174,15 +170,46 @@ public final class JobProcessor: Service, Sendable {
                     }
                     group.addTask {
                         await self.execute(job)
-                        self.wake.yield()
+                        self.wakeup.signal()
                     }
                 }
-                if !overLimit.isEmpty { try? await store.release(overLimit, now: now()) }
+                if !overLimit.isEmpty {
+                    state.withLock { $0.statistics.overLimit += overLimit.count }
+                    try? await store.release(overLimit, now: now())
+                }
+                // A short claim means nothing more is ready that a free slot may take: the next
+                // chance is a job finishing (its slot, and often the job it enqueued), new work,
+                // or the poll. A full one means more may be waiting: claim again at once.
+                if claimed.count < limit { await wakeup.wait() }
             }
             await drain()
             group.cancelAll()
         }
         logger.info("job worker stopped", metadata: ["worker": "\(configuration.workerID)"])
+    }
+
+    /// Turns the store's "work may have arrived" (PostgreSQL's NOTIFY, SQLite's writes in this
+    /// process) and, failing that, the poll interval into wake-ups of the claim loop.
+    private func listenForWork() async {
+        while !Task.isCancelled {
+            let started = ContinuousClock.now
+            await store.waitForWork(upTo: configuration.pollInterval)
+            if ContinuousClock.now - started >= configuration.pollInterval { state.withLock { $0.statistics.fullPolls += 1 } }
+            wakeup.signal()
+        }
+    }
+
+    /// Each connection's free slots per lane, for the store to claim no more than fit.
+    private func freeSlots(_ state: State) -> ConnectionSlots {
+        var slots = ConnectionSlots(unnamed: configuration.defaultConnectionConcurrency)
+        for (connection, limit) in configuration.connectionConcurrency {
+            (slots.realTime[connection], slots.bulk[connection]) = (limit, limit)
+        }
+        for (lane, running) in state.perConnection {
+            let free = configuration.limit(for: lane.connection) - running
+            if lane.bulk { slots.bulk[lane.connection] = free } else { slots.realTime[lane.connection] = free }
+        }
+        return slots
     }
 
     /// Waits for running jobs up to the grace period; whatever is still running is then cancelled

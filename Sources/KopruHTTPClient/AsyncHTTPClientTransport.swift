@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The live transport over AsyncHTTPClient. Bodies are capped so a misbehaving server cannot
 /// exhaust memory.
@@ -13,6 +14,29 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
     public init(client: HTTPClient = .shared, maximumResponseBytes: Int = 32 << 20) {
         self.client = client
         self.maximumResponseBytes = maximumResponseBytes
+    }
+
+    /// Over a process-wide client keeping up to `connectionsPerHost` connections to each host.
+    /// The shared client keeps 8, and a request waiting for one of them spends its timeout
+    /// waiting: with more jobs of a connection running at once than that, calls queue in the
+    /// client, not at the target, and a burst runs at 8 calls in flight whatever the limits say.
+    public init(connectionsPerHost: Int, maximumResponseBytes: Int = 32 << 20) {
+        self.init(client: Self.pooledClient(connectionsPerHost: max(8, connectionsPerHost)), maximumResponseBytes: maximumResponseBytes)
+    }
+
+    /// One client per pool size, for the life of the process (a client must be shut down before
+    /// it is released; these never are).
+    private static let clients = Mutex<[Int: HTTPClient]>([:])
+
+    private static func pooledClient(connectionsPerHost: Int) -> HTTPClient {
+        clients.withLock { clients in
+            if let client = clients[connectionsPerHost] { return client }
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            clients[connectionsPerHost] = client
+            return client
+        }
     }
 
     public func send(_ request: OutboundRequest) async throws -> InboundResponse {

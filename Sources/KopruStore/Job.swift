@@ -158,23 +158,93 @@ public struct ClaimRequest: Hashable, Sendable {
     public var now: Date
     /// Only these kinds (the ones this worker can run); nil for any.
     public var kinds: Set<String>?
-    /// Connections whose concurrency limit is reached.
-    public var excludingConnections: Set<ConnectionID>
-    /// Connections whose limit for bulk jobs (priority below zero) is reached: their real-time
-    /// jobs may still be claimed.
-    public var excludingBulkConnections: Set<ConnectionID>
+    /// How many more jobs of each connection this claim may take.
+    public var slots: ConnectionSlots
 
     public init(
         owner: String, limit: Int, leaseDuration: TimeInterval, now: Date, kinds: Set<String>? = nil,
-        excludingConnections: Set<ConnectionID> = [], excludingBulkConnections: Set<ConnectionID> = []
+        slots: ConnectionSlots = .unlimited
     ) {
-        self.excludingBulkConnections = excludingBulkConnections
         self.owner = owner
         self.limit = limit
         self.leaseDuration = leaseDuration
         self.now = now
         self.kinds = kinds
-        self.excludingConnections = excludingConnections
+        self.slots = slots
+    }
+
+    /// `excludingConnections`: none of their jobs; `excludingBulkConnections`: none of their bulk
+    /// jobs (priority below zero), their real-time jobs still.
+    public init(
+        owner: String, limit: Int, leaseDuration: TimeInterval, now: Date, kinds: Set<String>? = nil,
+        excludingConnections: Set<ConnectionID> = [], excludingBulkConnections: Set<ConnectionID> = []
+    ) {
+        var slots = ConnectionSlots.unlimited
+        for connection in excludingConnections { (slots.realTime[connection], slots.bulk[connection]) = (0, 0) }
+        for connection in excludingBulkConnections { slots.bulk[connection] = 0 }
+        self.init(owner: owner, limit: limit, leaseDuration: leaseDuration, now: now, kinds: kinds, slots: slots)
+    }
+
+    /// Ready rows a store reads to fill the claim: where a connection's free slots may bind, more
+    /// than it takes, so that a connection at its limit does not hide the others behind it.
+    public var scanLimit: Int { slots.neverBinds(limit: limit) ? limit : limit * 4 + 64 }
+}
+
+/// A worker's free slots per connection and lane: its per-connection limit less the jobs of that
+/// connection it already runs. Bulk jobs (priority below zero) have their own slots, so a
+/// 100 k stock sync never takes the ones an order needs. The store takes no more of a
+/// connection's jobs than its free slots, so a claim never takes work it must give back.
+public struct ConnectionSlots: Hashable, Sendable {
+    public var realTime: [ConnectionID: Int]
+    public var bulk: [ConnectionID: Int]
+    /// Free slots of a connection named in neither map.
+    public var unnamed: Int
+
+    public init(realTime: [ConnectionID: Int] = [:], bulk: [ConnectionID: Int] = [:], unnamed: Int) {
+        self.realTime = realTime
+        self.bulk = bulk
+        self.unnamed = unnamed
+    }
+
+    public static let unlimited = ConnectionSlots(unnamed: .max)
+
+    public func free(_ connection: ConnectionID, bulk isBulk: Bool) -> Int {
+        max(0, (isBulk ? bulk : realTime)[connection] ?? unnamed)
+    }
+
+    /// Connections with no free slot in the lane: a store leaves their jobs out of the scan.
+    public func full(bulk isBulk: Bool) -> [ConnectionID] {
+        (isBulk ? bulk : realTime).filter { $0.value <= 0 }.keys.sorted()
+    }
+
+    /// True when `limit` jobs of any single connection fit, so no pick can exceed a quota.
+    public func neverBinds(limit: Int) -> Bool {
+        unnamed >= limit && realTime.values.allSatisfy { $0 >= limit } && bulk.values.allSatisfy { $0 >= limit }
+    }
+
+    /// Picks, in the order given, the candidates that fit: jobs without a connection always, the
+    /// rest while their connection's lane has a free slot; at most `limit`.
+    public func pick<Candidate>(
+        _ candidates: some Sequence<Candidate>, limit: Int, connection: (Candidate) -> ConnectionID?, bulk: (Candidate) -> Bool
+    ) -> [Candidate] {
+        var taken: [Lane: Int] = [:]
+        var picked: [Candidate] = []
+        for candidate in candidates {
+            if picked.count >= limit { break }
+            if let id = connection(candidate) {
+                let lane = Lane(connection: id, bulk: bulk(candidate))
+                let used = taken[lane, default: 0]
+                guard used < free(id, bulk: lane.bulk) else { continue }
+                taken[lane] = used + 1
+            }
+            picked.append(candidate)
+        }
+        return picked
+    }
+
+    private struct Lane: Hashable {
+        var connection: ConnectionID
+        var bulk: Bool
     }
 }
 

@@ -91,15 +91,13 @@ public final class MemoryStore: Store {
                 .filter { job in
                     job.status == .pending && job.runAt <= now
                         && (request.kinds?.contains(job.kind) ?? true)
-                        && !(job.connection.map(request.excludingConnections.contains) ?? false)
-                        && !(job.priority < 0 && (job.connection.map(request.excludingBulkConnections.contains) ?? false))
                         && (job.orderingKey.map { blockedOrderingKeys[$0] == job.id } ?? true)
                 }
                 .sorted { ($0.priority, $1.runAt, $1.id) > ($1.priority, $0.runAt, $0.id) }
-                .prefix(request.limit)
+            let picked = request.slots.pick(ready, limit: request.limit, connection: \.connection, bulk: { $0.priority < 0 })
             let token = UUID().uuidString
             let expires = now.addingTimeInterval(request.leaseDuration).storePrecision
-            return ready.map { job in
+            return picked.map { job in
                 state.jobs[job.id]!.status = .running
                 state.jobs[job.id]!.leaseOwner = request.owner
                 state.jobs[job.id]!.leaseExpiresAt = expires

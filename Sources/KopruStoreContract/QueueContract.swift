@@ -38,6 +38,22 @@ extension StoreContract {
                 keys(try await claim(store, kinds: ["k.one"], excluding: ["erp"])), ["a", "d"], "kind k.one, not on erp")
             try expectEqual(keys(try await claim(store)), ["b", "c"], "the rest")
         },
+        ContractCase(name: "claim: no more of a connection's jobs than its free slots, per lane") { store in
+            _ = try await store.enqueue(
+                (1...5).map { job("shop-\($0)", connection: "shop") } + [job("bulk-1", priority: -10, connection: "shop")]
+                    + (1...4).map { job("erp-\($0)", connection: "erp") } + [job("free")], now: t0)
+            let slots = ConnectionSlots(realTime: ["shop": 2], bulk: ["shop": 1], unnamed: 3)
+            let claimed = try await store.claim(
+                ClaimRequest(owner: "worker-test", limit: 100, leaseDuration: 3600, now: t0, slots: slots))
+            try expectEqual(
+                keys(claimed).sorted(), ["bulk-1", "erp-1", "erp-2", "erp-3", "free", "shop-1", "shop-2"],
+                "2 of shop's real-time jobs, its bulk job in its own lane, 3 of erp's (unnamed), any without a connection")
+            let full = try await store.claim(
+                ClaimRequest(owner: "worker-test", limit: 100, leaseDuration: 3600, now: t0,
+                             slots: ConnectionSlots(realTime: ["shop": 0], unnamed: 1)))
+            try expectEqual(keys(full), ["erp-4"], "none of a full connection, one of the other")
+            try expectEqual(keys(try await claim(store, limit: 2)), ["shop-3", "shop-4"], "the limit still holds")
+        },
         ContractCase(name: "ordering key: one at a time, in enqueue order") { store in
             _ = try await store.enqueue(
                 [job("o1", ordering: "order-7"), job("o2", ordering: "order-7"), job("x", ordering: "order-8"),

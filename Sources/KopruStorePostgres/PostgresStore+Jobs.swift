@@ -115,30 +115,12 @@ extension PostgresStore: JobQueueStore {
         }
         return try await transaction { connection in
             if reclaim { try await self.reclaimExpiredLeases(now: now, connection) }
-            var builder = SQLBuilder("UPDATE jobs SET status = 'running', lease_owner = ")
-            try builder.bind(request.owner)
-            builder.append(", lease_token = ")
-            try builder.bind(token)
-            builder.append(", lease_expires_at = ")
-            try builder.bind(expires)
-            builder.append(", updated_at = ")
-            try builder.bind(now)
-            builder.append(
-                """
-                 WHERE id IN (
-                    SELECT id FROM jobs AS j
-                    WHERE status = 'pending' AND run_at <=
-                """ + " ")
+            var builder = SQLBuilder("WITH candidates AS (SELECT id, connection_id, priority, run_at FROM jobs AS j WHERE status = 'pending' AND run_at <= ")
             try builder.bind(now)
             if let kinds = request.kinds { try builder.and("kind = ANY(", kinds.sorted(), ")") }
-            if !request.excludingConnections.isEmpty {
+            for (bulk, full) in [(false, request.slots.full(bulk: false)), (true, request.slots.full(bulk: true))] where !full.isEmpty {
                 try builder.and(
-                    "(connection_id IS NULL OR NOT (connection_id = ANY(", request.excludingConnections.map(\.rawValue).sorted(), ")))")
-            }
-            if !request.excludingBulkConnections.isEmpty {
-                try builder.and(
-                    "(priority >= 0 OR connection_id IS NULL OR NOT (connection_id = ANY(",
-                    request.excludingBulkConnections.map(\.rawValue).sorted(), ")))")
+                    "(priority \(bulk ? ">=" : "<") 0 OR connection_id IS NULL OR NOT (connection_id = ANY(", full.map(\.rawValue), ")))")
             }
             builder.append(
                 """
@@ -147,8 +129,43 @@ extension PostgresStore: JobQueueStore {
                           AND o.status IN ('pending', 'running') AND o.id < j.id))
                     ORDER BY priority DESC, run_at, id LIMIT
                 """ + " ")
+            try builder.bind(request.scanLimit)
+            // Each connection's lane gets no more than its free slots; rows read but not taken stay
+            // locked only until this transaction ends.
+            builder.append(
+                """
+                 FOR UPDATE SKIP LOCKED),
+                ranked AS (SELECT id, connection_id, priority, run_at,
+                    row_number() OVER (PARTITION BY connection_id, priority < 0 ORDER BY priority DESC, run_at, id) AS n
+                    FROM candidates),
+                slots AS (SELECT * FROM unnest(
+                """)
+            let named = request.slots.realTime.map { ($0.key.rawValue, false, $0.value) }
+                + request.slots.bulk.map { ($0.key.rawValue, true, $0.value) }
+            try builder.bind(named.map(\.0))
+            builder.append("::TEXT[], ")
+            try builder.bind(named.map(\.1))
+            builder.append("::BOOLEAN[], ")
+            try builder.bind(named.map { Int64(max(0, $0.2)) })
+            builder.append(
+                """
+                ::BIGINT[]) AS s(connection_id, bulk, free)),
+                taken AS (SELECT ranked.id FROM ranked LEFT JOIN slots
+                    ON slots.connection_id = ranked.connection_id AND slots.bulk = (ranked.priority < 0)
+                    WHERE ranked.connection_id IS NULL OR ranked.n <= coalesce(slots.free,
+                """ + " ")
+            try builder.bind(Int64(min(request.slots.unnamed, Int(Int32.max))))
+            builder.append(")\n    ORDER BY ranked.priority DESC, ranked.run_at, ranked.id LIMIT ")
             try builder.bind(request.limit)
-            builder.append(" FOR UPDATE SKIP LOCKED) RETURNING *")
+            builder.append(")\nUPDATE jobs SET status = 'running', lease_owner = ")
+            try builder.bind(request.owner)
+            builder.append(", lease_token = ")
+            try builder.bind(token)
+            builder.append(", lease_expires_at = ")
+            try builder.bind(expires)
+            builder.append(", updated_at = ")
+            try builder.bind(now)
+            builder.append(" FROM taken WHERE jobs.id = taken.id RETURNING jobs.*")
             var claimed: [ClaimedJob] = []
             for try await row in try await connection.query(builder.query, logger: self.logger) {
                 let job = try Self.job(row)

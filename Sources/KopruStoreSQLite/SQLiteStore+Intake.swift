@@ -5,7 +5,8 @@ import KopruStore
 
 extension SQLiteStore: WebhookStore {
     public func receiveWebhooks(_ webhooks: [IncomingWebhook]) async throws -> [WebhookReceipt] {
-        try await pool.write { db in
+        defer { notifications.wakeAll() }
+        return try await pool.write { db in
             try webhooks.map { webhook in
                 let inserted = try Int64.fetchOne(
                     db.cachedStatement(

@@ -5,7 +5,13 @@ import KopruStore
 
 extension SQLiteStore: JobQueueStore {
     public func enqueue(_ jobs: [NewJob], now: Date) async throws -> [EnqueueResult] {
-        try await pool.write { db in try jobs.map { try Self.enqueue($0, now: now, db) } }
+        let results = try await pool.write { db in try jobs.map { try Self.enqueue($0, now: now, db) } }
+        notifications.wakeAll()
+        return results
+    }
+
+    public func waitForWork(upTo timeout: Duration) async {
+        await notifications.wait(upTo: timeout)
     }
 
     static func enqueue(_ job: NewJob, now: Date, _ db: Database) throws -> EnqueueResult {
@@ -75,7 +81,7 @@ extension SQLiteStore: JobQueueStore {
             // INDEXED BY: left to itself the planner takes jobs_status and sorts every pending
             // row on each claim; the partial index is already in claim order.
             var sql = """
-                SELECT id FROM jobs AS j INDEXED BY jobs_ready
+                SELECT id, connection_id, priority FROM jobs AS j INDEXED BY jobs_ready
                 WHERE status = 'pending' AND run_at <= ?
                   AND (ordering_key IS NULL OR NOT EXISTS (
                         SELECT 1 FROM jobs AS o WHERE o.ordering_key = j.ordering_key
@@ -86,18 +92,16 @@ extension SQLiteStore: JobQueueStore {
                 sql += " AND kind IN (\(placeholders(kinds.count)))"
                 arguments += kinds.sorted() as [(any DatabaseValueConvertible)?]
             }
-            if !request.excludingConnections.isEmpty {
-                sql += " AND (connection_id IS NULL OR connection_id NOT IN (\(placeholders(request.excludingConnections.count))))"
-                arguments += request.excludingConnections.map(\.rawValue).sorted() as [(any DatabaseValueConvertible)?]
-            }
-            if !request.excludingBulkConnections.isEmpty {
-                sql +=
-                    " AND (priority >= 0 OR connection_id IS NULL OR connection_id NOT IN (\(placeholders(request.excludingBulkConnections.count))))"
-                arguments += request.excludingBulkConnections.map(\.rawValue).sorted() as [(any DatabaseValueConvertible)?]
+            for (bulk, full) in [(false, request.slots.full(bulk: false)), (true, request.slots.full(bulk: true))] where !full.isEmpty {
+                sql += " AND (priority \(bulk ? ">=" : "<") 0 OR connection_id IS NULL OR connection_id NOT IN (\(placeholders(full.count))))"
+                arguments += full.map(\.rawValue) as [(any DatabaseValueConvertible)?]
             }
             sql += " ORDER BY priority DESC, run_at, id LIMIT ?"
-            arguments.append(request.limit)
-            let ids = try Int64.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
+            arguments.append(request.scanLimit)
+            let candidates = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map {
+                (id: $0[0] as Int64, connection: ($0[1] as String?).map { ConnectionID($0) }, bulk: ($0[2] as Int) < 0)
+            }
+            let ids = request.slots.pick(candidates, limit: request.limit, connection: \.connection, bulk: \.bulk).map(\.id)
             guard !ids.isEmpty else { return [] }
 
             let rows = try Row.fetchAll(
@@ -130,7 +134,8 @@ extension SQLiteStore: JobQueueStore {
     }
 
     public func complete(_ completions: [JobCompletion]) async throws -> [CompletionResult] {
-        try await pool.write { db in
+        defer { notifications.wakeAll() }
+        return try await pool.write { db in
             try completions.map { completion in
                 var result = CompletionResult.applied
                 do {
@@ -219,6 +224,7 @@ extension SQLiteStore: JobQueueStore {
     }
 
     public func release(_ leases: [Lease], now: Date, midCall: Bool) async throws {
+        defer { notifications.wakeAll() }
         try await pool.write { db in
             for lease in leases {
                 try db.cachedStatement(
@@ -287,11 +293,13 @@ extension SQLiteStore: JobQueueStore {
     }
 
     public func retryNow(_ id: JobID, now: Date) async throws -> Job {
-        try await pool.write { db in try Self.retryNow(id, onlyDead: false, now: now, db) }
+        defer { notifications.wakeAll() }
+        return try await pool.write { db in try Self.retryNow(id, onlyDead: false, now: now, db) }
     }
 
     public func replayDeadLetter(_ id: JobID, now: Date, checkedAbsent: Bool) async throws -> Job {
-        try await pool.write { db in
+        defer { notifications.wakeAll() }
+        return try await pool.write { db in
             let job = try Self.retryNow(id, onlyDead: true, now: now, db)
             guard checkedAbsent else { return job }
             try db.execute(sql: "UPDATE jobs SET outcome_uncertain = 0 WHERE id = ?", arguments: [id])

@@ -18,6 +18,9 @@ public final class SQLiteStore: Store, Sendable {
     }
 
     let pool: DatabasePool
+    /// This process's workers waiting for jobs; woken by every write that makes one ready. Workers
+    /// in other processes on the same file poll.
+    let notifications = WorkNotifications()
     private let currentSecretBox: Mutex<SecretBox>
     /// Replaced when the master key is rotated.
     var secretBox: SecretBox {

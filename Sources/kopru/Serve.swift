@@ -48,7 +48,7 @@ struct Serve: AsyncParsableCommand {
         let callLog = CallLog(store: store, bodyBytes: configuration.callBodyBytes)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: callLog)]
         if role != .worker {
-            let checks = HubConnectors(kinds: configuration.kinds, callLog: callLog)
+            let checks = HubConnectors(configuration, callLog: callLog)
             let dependencies = HubServerDependencies(
                 store: store, kinds: configuration.kinds, webhooks: .init(bodyLimit: configuration.webhookBodyLimitBytes),
                 flows: catalog, checkConnection: { try await checks.check($0, probe: $1) })
@@ -62,7 +62,7 @@ struct Serve: AsyncParsableCommand {
         if role != .web {
             let processorConfiguration = Runtime.processorConfiguration(configuration)
             let processor = JobProcessor(
-                store: store, registry: Runtime.registry(store: store, catalog: catalog, connectors: HubConnectors(kinds: configuration.kinds, callLog: callLog)), configuration: processorConfiguration,
+                store: store, registry: Runtime.registry(store: store, catalog: catalog, connectors: HubConnectors(configuration, callLog: callLog)), configuration: processorConfiguration,
                 logger: Logger(label: "kopru.jobs"))
             let scheduler = Scheduler(
                 store: store, schedules: try Runtime.schedules(configuration), holder: processorConfiguration.workerID,

@@ -60,7 +60,7 @@ struct SyncCommand: AsyncParsableCommand {
             let running = JobProcessor(
                 store: store,
                 registry: Runtime.registry(
-                    store: store, catalog: catalog, connectors: HubConnectors(kinds: configuration.kinds, callLog: callLog)),
+                    store: store, catalog: catalog, connectors: HubConnectors(configuration, callLog: callLog)),
                 configuration: Runtime.processorConfiguration(configuration), logger: Logger(label: "kopru.sync"))
             processor = running
             worker = Task { try await running.run() }

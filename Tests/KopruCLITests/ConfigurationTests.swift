@@ -1,4 +1,5 @@
 import Foundation
+import KopruEngine
 import Testing
 
 @testable import KopruApp
@@ -20,6 +21,17 @@ struct ConfigurationTests {
         #expect(configuration.durability == "full")
         #expect(configuration.httpPort == 8080)
         #expect(configuration.eventRetentionDays == 30)
+    }
+
+    @Test("workers fit the store unless the file says otherwise")
+    func workerDefaultsByStore() throws {
+        let sqlite = try HubConfiguration.load(environment: [:])
+        #expect(sqlite.workerConcurrency == 256 && sqlite.claimBatch == 256)
+        let postgres = try HubConfiguration.load(environment: ["KOPRU_STORE": "postgres://kopru@127.0.0.1:5432/kopru"])
+        #expect(postgres.workerConcurrency == 256 && postgres.claimBatch == 128)
+        let chosen = try load("workers: {claimBatch: 32}", environment: ["KOPRU_STORE": "postgres://kopru@127.0.0.1/kopru"])
+        #expect(chosen.workerConcurrency == 256 && chosen.claimBatch == 32)
+        #expect(Runtime.processorConfiguration(chosen).claimBatch == 32)
     }
 
     @Test("every documented key is read; the environment wins")

@@ -182,6 +182,37 @@ struct JobProcessorTests {
         #expect((observed["shop"] ?? 0) >= 2)
     }
 
+    @Test(
+        "a burst for one connection drains as slots free, not at its concurrency per poll",
+        arguments: StoreKind.available)
+    func burstRefillsSlotsWithoutPolling(_ kind: StoreKind) async throws {
+        try await kind.with { store in
+            let jobs = 2_000
+            let running = Mutex((now: 0, peak: 0))
+            let handler = ClosureJobHandler(kind: "order") { _ in
+                running.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+                await Task.yield()
+                running.withLock { $0.now -= 1 }
+                return .done
+            }
+            try await Self.enqueue(store, jobs, kind: "order", connection: "shop")
+            let configuration = JobProcessorConfiguration(
+                workerID: "burst", concurrency: 32, claimBatch: 64, pollInterval: .seconds(1), defaultConnectionConcurrency: 4)
+            let processor = JobProcessor(store: store, registry: JobRegistry([handler]), configuration: configuration)
+            try await Self.running(processor) {
+                try await eventually("\(jobs) jobs done", timeout: .seconds(240)) { processor.statistics.succeeded == jobs }
+            }
+            let statistics = processor.statistics
+            // Paced by the poll, 4 slots a poll would take 500 polls; refilled as they free, a
+            // handful. No claim took more than the connection's free slots, so none gave any back.
+            #expect(statistics.fullPolls < jobs / 4 / 20, "\(statistics)")
+            #expect(running.withLock { $0.peak } <= 4)
+            #expect(try await store.jobCounts()[.succeeded] == jobs)
+            #expect(try await store.jobCounts()[.pending] == nil)
+            #expect(statistics.overLimit == 0)
+        }
+    }
+
     @Test("graceful shutdown releases a job that outlives the grace period, without spending an attempt", arguments: StoreKind.available)
     func shutdownReleases(_ kind: StoreKind) async throws {
         try await kind.with { store in try await shutdownReleases(store) }

@@ -59,6 +59,31 @@ import Testing
         #expect(magento.trackingNumbers(entityID: 1).isEmpty && magento.comments(entityID: 1).isEmpty)
     }
 
+    @Test func aListPageIsChosenByItsFiltersAndSortAndShowsEachOrderInFull() async throws {
+        let magento = Self.store()
+        for index in 2...6 { magento.placeOrder(FlowHarness.order(index)) }
+        func page(_ number: Int) async -> (status: Int, body: JSON) {
+            let criteria = [
+                "filter_groups][0][filters][0][field]=entity_id", "filter_groups][0][filters][0][value]=2",
+                "filter_groups][0][filters][0][condition_type]=gt", "sortOrders][0][field]=entity_id",
+                "sortOrders][0][direction]=DESC", "pageSize]=2", "currentPage]=\(number)",
+            ].map { "searchCriteria%5B" + $0.replacingOccurrences(of: "][", with: "%5D%5B").replacingOccurrences(of: "]=", with: "%5D=") }
+            return await Self.send(magento, "GET", "/rest/default/V1/orders?" + criteria.joined(separator: "&"), .null)
+        }
+        for (number, expected) in [(1, [6, 5]), (2, [4, 3])] {
+            let answer = await page(number)
+            #expect(answer.status == 200)
+            #expect(answer.body["total_count"]?.int == 4)
+            let items = answer.body["items"]?.array ?? []
+            #expect(items.compactMap { $0["entity_id"]?.int } == expected)
+            for item in items {
+                let id = try #require(item["entity_id"]?.int)
+                #expect(item == magento.renderedOrder(entityID: id), "order \(id) in the list as on its own page")
+                #expect(item["grand_total"] != nil && item["items"]?.array?.isEmpty == false)
+            }
+        }
+    }
+
     @Test func theSameRequestsWithTheirTypesAreAccepted() async throws {
         let magento = Self.store()
         #expect(await Self.send(magento, "POST", "/rest/V1/inventory/source-items", ["sourceItems": [["sku": "SKU-0001", "source_code": "default", "quantity": 7, "status": 1]]]).status == 200)

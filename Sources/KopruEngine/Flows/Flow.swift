@@ -65,14 +65,16 @@ public struct FlowDefinition: Hashable, Sendable {
     /// The job kind that runs one pass of this flow on its source connection.
     public var syncKind: String { kind.syncKind }
 
-    /// A job that runs this flow now; concurrent requests collapse into one pending run. Bulk
-    /// traffic (stock, prices) runs below zero: orders go first.
+    /// A job that runs this flow now; concurrent requests collapse into one pending run, which
+    /// waits for the running one (one ordering key per flow): a burst of webhooks makes one pass
+    /// at a time over the feed, not one per worker slot reading the same pages. Bulk traffic
+    /// (stock, prices) runs below zero: orders go first.
     public func syncJob(mode: String = "delta", priority: Int? = nil) -> NewJob {
         let priority = priority ?? kind.lane.syncPriority
         return NewJob(
             kind: syncKind, idempotencyKey: "sync:\(name):\(UUID().uuidString)",
             payload: (try? JSONEncoder.kopru.encode(SyncRequest(flow: kind.id, mode: mode, name: name))) ?? Data(),
-            priority: priority, coalescingKey: "sync:\(name)", connection: source)
+            priority: priority, orderingKey: "sync:\(name)", coalescingKey: "sync:\(name)", connection: source)
     }
 }
 

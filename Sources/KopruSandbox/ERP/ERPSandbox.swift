@@ -70,6 +70,8 @@ public final class ERPSandbox: Sendable {
         public var documentNumber: String
         public var orderID: String
         public var body: JSON
+        /// When the ERP booked it (benchmarks time webhook → ERP by it).
+        public var bookedAt = Date()
     }
 
     struct State {

@@ -77,11 +77,25 @@ struct MagentoRoutes: Sendable {
                 return Self.error(400, "Invalid date \"\(filter.value)\": use YYYY-MM-DD HH:MM:SS (UTC)")
             }
         }
-        let (records, defaultSize) = state.withLock { state in
-            (state.orders.values.filter(\.committed).map { Self.render($0) }, state.settings.defaultPageSize)
+        // The page is chosen on the searchable fields alone and only its orders are rendered:
+        // rendering (the totals) every order for every page made the simulator, not the hub,
+        // what a burst of orders measured.
+        let (page, total) = state.withLock { state in
+            let (chosen, total) = criteria.apply(
+                to: state.orders.values.filter(\.committed).map(Self.searchable), defaultPageSize: state.settings.defaultPageSize)
+            return (chosen.compactMap { $0["entity_id"]?.int.flatMap { state.orders[$0] } }, total)
         }
-        let (items, total) = criteria.apply(to: records, defaultPageSize: defaultSize)
-        return .json(200, ["items": .array(items.map { .object($0) }), "total_count": JSON(total), "search_criteria": [:]])
+        let items = page.map { JSON.object(Self.render($0)) }
+        return .json(200, ["items": .array(items), "total_count": JSON(total), "search_criteria": [:]])
+    }
+
+    /// An order's `orderFields` as `render` shows them.
+    static func searchable(_ order: MagentoSandbox.Order) -> [String: JSON] {
+        [
+            "entity_id": JSON(order.entityID), "increment_id": .string(order.incrementID), "state": .string(order.state),
+            "status": .string(order.status), "created_at": .string(order.createdAt), "updated_at": .string(order.updatedAt),
+            "customer_email": .string(order.email),
+        ]
     }
 
     func getOrder(_ request: SandboxRequest) -> SandboxResponse {
@@ -114,6 +128,7 @@ struct MagentoRoutes: Sendable {
             if let status, !(Self.statusesByState[order.state]?.contains(status) ?? false) {
                 return Self.error(400, "Status \"%1\" is not assigned to the order state \"%2\".", [status, order.state])
             }
+            if order.histories.isEmpty { state.commentedOrders += 1 }
             order.histories.append((state.nextHistoryID, text, status, stamp))
             state.nextHistoryID += 1
             if let status { order.status = status }
@@ -156,6 +171,7 @@ struct MagentoRoutes: Sendable {
             for index in order.lines.indices { order.lines[index].shipped += requested[order.lines[index].itemID] ?? 0 }
             Self.completeIfDone(&order)
             if let text = body["comment"]?["comment"]?.string, !text.isEmpty, body["appendComment"]?.bool ?? false {
+                if order.histories.isEmpty { state.commentedOrders += 1 }
                 order.histories.append((state.nextHistoryID, text, nil, stamp))
                 state.nextHistoryID += 1
             }

@@ -153,6 +153,8 @@ public final class MagentoSandbox: Sendable {
 
     struct State {
         var orders: [Int: Order] = [:]
+        /// Orders with at least one comment in their history.
+        var commentedOrders = 0
         var nextEntityID = 1
         var customers: [Int: Customer] = [:]
         var nextCustomerID = 1
@@ -256,6 +258,9 @@ public final class MagentoSandbox: Sendable {
     public func renderedOrder(entityID: Int) -> JSON? {
         state.withLock { $0.orders[entityID].map { .object(MagentoRoutes.render($0)) } }
     }
+
+    /// Orders with at least one comment (a benchmark's "commented back" without a scan).
+    public var commentedOrders: Int { state.withLock { $0.commentedOrders } }
 
     public var orderIDs: [Int] { state.withLock { $0.orders.keys.sorted() } }
 
