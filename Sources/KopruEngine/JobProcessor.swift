@@ -63,10 +63,10 @@ public struct JobProcessorStatistics: Sendable, Equatable {
     public var dead = 0
     public var released = 0
     public var leasesLost = 0
-    /// Claim transactions, and waits for work that ran the whole poll interval (nothing woke
-    /// them): a burst drained in far fewer polls than jobs ÷ slots was not paced by the poll.
+    /// Claim transactions, and those the poll alone prompted (nothing finished or arrived since
+    /// the last look): a burst whose claims mostly follow a poll is paced by the poll.
     public var claims = 0
-    public var fullPolls = 0
+    public var claimsAfterPoll = 0
     /// Claimed jobs given straight back because their connection had no free slot.
     public var overLimit = 0
 }
@@ -139,6 +139,7 @@ public final class JobProcessor: Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.heartbeat() }
             group.addTask { await self.listenForWork() }
+            var polled = false
             while !isStopping {
                 let (free, busy, slots) = state.withLock { state in
                     (configuration.concurrency - state.running.count, !state.running.isEmpty, freeSlots(state))
@@ -146,12 +147,16 @@ public final class JobProcessor: Service, Sendable {
                 // While jobs run, wait until a worthwhile batch is free: claiming one job per freed
                 // slot would spend a transaction (an fsync) on each.
                 if free <= 0 || (busy && free < refillThreshold) {
-                    await wakeup.wait()
+                    polled = await wakeup.wait() == [.poll]
                     continue
                 }
                 let limit = min(free, configuration.claimBatch)
                 let claimed: [ClaimedJob]
-                state.withLock { $0.statistics.claims += 1 }
+                state.withLock { [polled] in
+                    $0.statistics.claims += 1
+                    if polled { $0.statistics.claimsAfterPoll += 1 }
+                }
+                polled = false
                 do {
                     claimed = try await store.claim(
                         ClaimRequest(
@@ -180,7 +185,7 @@ public final class JobProcessor: Service, Sendable {
                 // A short claim means nothing more is ready that a free slot may take: the next
                 // chance is a job finishing (its slot, and often the job it enqueued), new work,
                 // or the poll. A full one means more may be waiting: claim again at once.
-                if claimed.count < limit { await wakeup.wait() }
+                if claimed.count < limit { polled = await wakeup.wait() == [.poll] }
             }
             await drain()
             group.cancelAll()
@@ -194,8 +199,7 @@ public final class JobProcessor: Service, Sendable {
         while !Task.isCancelled {
             let started = ContinuousClock.now
             await store.waitForWork(upTo: configuration.pollInterval)
-            if ContinuousClock.now - started >= configuration.pollInterval { state.withLock { $0.statistics.fullPolls += 1 } }
-            wakeup.signal()
+            wakeup.signal(ContinuousClock.now - started >= configuration.pollInterval ? .poll : .news)
         }
     }
 
