@@ -64,6 +64,7 @@ let package = Package(
         .target(
             name: "KopruHTTPClient",
             dependencies: [
+                "KopruCore",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import KopruCore
 
 /// What must never reach a log: credential headers, secret-looking query parameters and JSON
 /// keys, card data. Matching is by lower-cased name; values are replaced, never truncated.
@@ -48,36 +49,47 @@ public struct Redaction: Sendable {
     /// may hold personal data we cannot pick out.
     public func body(_ data: Data, limit: Int = 4096) -> String {
         guard !data.isEmpty else { return "" }
-        guard let json = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
-            return "(\(data.count) bytes, not JSON)"
-        }
+        // Our own reader and writer: every call's body goes through here, and Foundation's
+        // JSONSerialization (NSString bridging on Linux) cost more than the call it logged.
+        guard let json = try? JSON.parse(data) else { return "(\(data.count) bytes, not JSON)" }
         // A body that is one bare string is a token more often than not (Magento's admin token).
-        if json is String { return "(a JSON string, \(data.count) bytes, masked)" }
-        let cleaned = redact(json)
-        guard let encoded = try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys, .fragmentsAllowed])
-        else { return "(\(data.count) bytes)" }
-        let text = String(decoding: encoded, as: UTF8.self)
-        return text.count > limit ? String(text.prefix(limit)) + "…(\(data.count) bytes)" : text
+        if case .string = json { return "(a JSON string, \(data.count) bytes, masked)" }
+        let text = String(decoding: redact(json).data, as: UTF8.self)
+        return text.utf8.count > limit ? String(text.prefix(limit)) + "…(\(data.count) bytes)" : text
     }
 
     private func isSecret(_ key: String) -> Bool { keys.contains(key.lowercased()) }
 
-    private func redact(_ value: Any) -> Any {
-        if let object = value as? [String: Any] {
-            var copy: [String: Any] = [:]
-            for (key, inner) in object { copy[key] = isSecret(key) ? Self.mask : redact(inner) }
-            return copy
+    private func redact(_ value: JSON) -> JSON {
+        switch value {
+        case .object(let object):
+            var copy: [String: JSON] = [:]
+            copy.reserveCapacity(object.count)
+            for (key, inner) in object { copy[key] = isSecret(key) ? .string(Self.mask) : redact(inner) }
+            return .object(copy)
+        case .array(let array): return .array(array.map(redact))
+        case .string(let text): return .string(Self.scrubbingEchoedKeys(text))
+        default: return value
         }
-        if let array = value as? [Any] { return array.map(redact) }
-        if let text = value as? String { return Self.scrubbingEchoedKeys(text) }
-        return value
     }
 
     /// Some APIs echo the caller's key inside a message (Horoz ERR-20003: "... - Key: <processKey>
     /// TalepNo: ..."): a `Key:` followed by a value is masked wherever it appears in text.
     public static func scrubbingEchoedKeys(_ text: String) -> String {
-        guard text.range(of: "key", options: .caseInsensitive) != nil || text.range(of: "anahtar", options: .caseInsensitive) != nil
-        else { return text }
+        guard mayEchoAKey(text) else { return text }
         return text.replacingOccurrences(of: #"(?i)\b(key|anahtar)\s*:\s*[^\s,;]+"#, with: "$1: \(mask)", options: .regularExpression)
+    }
+
+    /// "key" or "anahtar" in any case, by bytes: most strings have neither, and asking Foundation
+    /// for each one was most of a call log's cost.
+    package static func mayEchoAKey(_ text: String) -> Bool {
+        var window: UInt64 = 0
+        for byte in text.utf8 {
+            let lower = byte | 0x20
+            window = (window << 8) | UInt64(lower)
+            if window & 0xFF_FFFF == 0x6B_6579 { return true }  // "key"
+            if window & 0xFF_FFFF_FFFF_FFFF == 0x61_6E_61_68_74_61_72 { return true }  // "anahtar"
+        }
+        return false
     }
 }

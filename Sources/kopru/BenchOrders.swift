@@ -268,8 +268,12 @@ private struct OrderBench {
     private func waitUntilBookedAndCommented(magento: MagentoSandbox, erp: ERPSandbox, timeout: Duration) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if erp.documentsPerOrder.count >= options.orders, magento.commentedOrders >= options.orders { return true }
-            try await Task.sleep(for: .milliseconds(5))
+            if erp.bookedDocuments >= options.orders, magento.commentedOrders >= options.orders,
+                erp.documentsPerOrder.count >= options.orders
+            {
+                return true
+            }
+            try await Task.sleep(for: .milliseconds(20))
         }
         return false
     }

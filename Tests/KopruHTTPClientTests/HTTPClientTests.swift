@@ -81,6 +81,12 @@ struct HTTPClientTests {
         #expect(!body.contains("4111") && !body.contains("\"123\"") && !body.contains("\"x\"") && !body.contains("\"t\""))
         #expect(body.contains(#""id":7"#))
         #expect(redaction.body(Data("name=Ayşe&card=4111".utf8)) == "(20 bytes, not JSON)")
+        // A key echoed inside a message, in any case, in English or Turkish, is masked too.
+        let echoed = redaction.body(
+            Data(#"{"errors":[{"message":"ERR-20003 kayıtlı - KEY: pk-live-9 TalepNo: 5"},{"m":"Anahtar: gizli-42"}],"note":"keyless ok"}"#.utf8))
+        #expect(!echoed.contains("pk-live-9") && !echoed.contains("gizli-42"), "\(echoed)")
+        #expect(echoed.contains("TalepNo: 5") && echoed.contains("keyless ok"))
+        #expect(Redaction.mayEchoAKey("Monkey") && Redaction.mayEchoAKey("ANAHTAR") && !Redaction.mayEchoAKey("Ayşe Yılmaz, İstanbul"))
     }
 
     @Test("middleware runs outermost first around the transport")

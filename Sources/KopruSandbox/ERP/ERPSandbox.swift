@@ -122,6 +122,9 @@ public final class ERPSandbox: Sendable {
 
     public var orders: [CreatedOrder] { state.withLock { $0.orders } }
 
+    /// Documents booked so far, doubles included (a benchmark's progress without a copy).
+    public var bookedDocuments: Int { state.withLock { $0.orders.count } }
+
     /// How many documents the ERP holds for each order id (more than one is a double).
     public var documentsPerOrder: [String: Int] {
         state.withLock { state in state.orders.reduce(into: [:]) { $0[$1.orderID, default: 0] += 1 } }
