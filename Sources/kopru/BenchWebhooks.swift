@@ -259,7 +259,8 @@ struct BenchHub {
                 return IncomingWebhook(
                     connection: "bench", provider: "magento2", deliveryKey: deliveryKey, topic: "order.placed", receivedAt: Date(),
                     body: Data(Self.body(order: -1 - index, bodyBytes: 256)),
-                    jobs: [WebhookReceivedJob.job(for: .init(connection: "bench", deliveryKey: deliveryKey, topic: "order.placed"))])
+                    jobs: [WebhookReceivedJob.job(
+                            for: .init(connection: "bench", deliveryKey: deliveryKey, topic: "order.placed"), receivedAt: Date())])
             }
             _ = try await store.receiveWebhooks(batch)
             order += batch.count
