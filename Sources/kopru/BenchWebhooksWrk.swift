@@ -7,7 +7,7 @@ import KopruApp
 /// `duration` seconds at `poolRate` can use, and a run that uses them all up is refused.
 struct WrkLoad {
     /// Requests signed per second of load: more than the hub takes on any machine we measure.
-    static let poolRate = 12_000
+    static let poolRate = 9_000
 
     let hub: BenchHub
     let folder: URL
@@ -84,9 +84,10 @@ struct WrkLoad {
                 var head = "POST \(BenchHub.path) HTTP/1.1\r\nHost: \(host)\r\nContent-Length: \(webhook.body.count)\r\n"
                 for (name, value) in webhook.headers { head += "\(name): \(value)\r\n" }
                 head += "\r\n"
-                let request = Array(head.utf8) + webhook.body
-                buffer += Array(String(format: "%08d", request.count).utf8)
-                buffer += request
+                let length = String(head.utf8.count + webhook.body.count)
+                buffer += Array((String(repeating: "0", count: max(0, 8 - length.count)) + length).utf8)
+                buffer += head.utf8
+                buffer += webhook.body
                 if buffer.count >= 1 << 20 {
                     try handle.write(contentsOf: buffer)
                     buffer.removeAll(keepingCapacity: true)
