@@ -5,6 +5,7 @@ import Hummingbird
 import KopruStore
 import Logging
 import KopruCore
+import Synchronization
 
 /// Outermost: one access-log line and one metric per request, whatever happened inside. Logs the
 /// route template (never the raw path, which may carry ids or junk), the token's name, the status
@@ -12,6 +13,7 @@ import KopruCore
 struct AccessLogMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
     let logger: Logger
+    let metrics = RequestMetrics()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -24,12 +26,9 @@ struct AccessLogMiddleware: RouterMiddleware {
         }
         let route = context.endpointPath ?? "unmatched"
         let milliseconds = (ContinuousClock.now - start).seconds * 1000
-        Counter(
-            label: "kopru_http_requests_total",
-            dimensions: [("method", request.method.rawValue), ("route", route), ("status", "\(response.status.code)")]
-        ).increment()
-        Timer(label: "kopru_http_request_duration_seconds", dimensions: [("route", route)]).recordNanoseconds(
-            Int64(milliseconds * 1_000_000))
+        let (counter, timer) = metrics.handles(method: request.method.rawValue, route: route, status: response.status.code)
+        counter.increment()
+        timer.recordNanoseconds(Int64(milliseconds * 1_000_000))
         if route.hasPrefix("/api/") && !route.hasPrefix("/api/integrations/webhook") {
             logger.info(
                 "\(request.method.rawValue) \(route) \(response.status.code)",
@@ -39,6 +38,32 @@ struct AccessLogMiddleware: RouterMiddleware {
                 ])
         }
         return response
+    }
+}
+
+/// The request counter and timer per (method, route template, status), made once and kept:
+/// making them looks each up in the registry under a lock and cleans every label, per request.
+/// Routes are templates, never raw paths, so the sets are few.
+final class RequestMetrics: Sendable {
+    private struct Key: Hashable {
+        var method: String
+        var route: String
+        var status: Int
+    }
+
+    private let made = Mutex<[Key: (Counter, CoreMetrics.Timer)]>([:])
+
+    func handles(method: String, route: String, status: Int) -> (Counter, CoreMetrics.Timer) {
+        made.withLock { made in
+            let key = Key(method: method, route: route, status: status)
+            if let handles = made[key] { return handles }
+            let handles = (
+                Counter(label: "kopru_http_requests_total", dimensions: [("method", method), ("route", route), ("status", "\(status)")]),
+                CoreMetrics.Timer(label: "kopru_http_request_duration_seconds", dimensions: [("route", route)])
+            )
+            made[key] = handles
+            return handles
+        }
     }
 }
 

@@ -9,6 +9,7 @@ import KopruEngine
 import KopruStore
 import Logging
 import NIOCore
+import Synchronization
 
 /// Webhook intake, in the order the checks must run: body size → signature → IP allow-list →
 /// rate limit → dedupe → store the event and enqueue its job in one transaction → 200.
@@ -27,6 +28,7 @@ public final class WebhookIntake: Sendable {
     let configuration: Configuration
     let directory: ConnectionDirectory
     private let limiter = RateLimiter()
+    private let counters = Mutex<[CounterKey: Counter]>([:])
     private let committer: GroupCommit<IncomingWebhook, WebhookReceipt>
     private let logger: Logger
     private let now: @Sendable () -> Date
@@ -104,18 +106,27 @@ public final class WebhookIntake: Sendable {
             receivedAt: webhook.receivedAt, body: Data(body),
             jobs: [
                 WebhookReceivedJob.job(
-                    for: .init(connection: connection.id.rawValue, deliveryKey: deliveryKey, topic: topic))
+                    for: .init(connection: connection.id.rawValue, deliveryKey: deliveryKey, topic: topic),
+                    receivedAt: webhook.receivedAt)
             ])
         switch try await committer.submit(incoming) {
         case .stored(let id):
             log.outcome = "stored"
             count("stored", provider: connection.type)
-            return .json(["status": "accepted", "event": "\(id)"])
+            return Self.answer("accepted", event: id)
         case .duplicate(let id):
             log.outcome = "duplicate"
             count("duplicate", provider: connection.type)
-            return .json(["status": "duplicate", "event": "\(id)"])
+            return Self.answer("duplicate", event: id)
         }
+    }
+
+    /// `{"event":"<id>","status":"<status>"}`, as `Response.json` writes it (keys sorted), without
+    /// a `JSONEncoder` per webhook. The status is one of ours; the id is digits: nothing to escape.
+    static func answer(_ status: String, event: WebhookEventID) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"event":"\#(event)","status":"\#(status)"}"#)))
     }
 
     private func resolve(_ target: Target, _ webhook: WebhookRequest) async throws -> ConnectionDirectory.Entry {
@@ -147,14 +158,30 @@ public final class WebhookIntake: Sendable {
 
     /// The provider's delivery id, or a hash of the body where it sends none.
     static func deliveryKey(_ deliveryID: String?, body: [UInt8]) -> String {
-        if let id = deliveryID?.trimmingCharacters(in: .whitespaces), !id.isEmpty, id.utf8.count <= 200 { return "id:\(id)" }
+        if let id = deliveryID?.trimmingWhitespace, !id.isEmpty, id.utf8.count <= 200 { return "id:\(id)" }
         return "sha256:" + SHA256.hash(data: body).hexString
     }
 
+    /// The counters are made once per label set and kept: making one looks it up in the
+    /// registry under a lock and cleans every label, three times per webhook. The label sets are
+    /// few (installed types, our outcomes and refusal codes).
     private func count(_ outcome: String, provider: String, reason: String? = nil) {
-        var dimensions = [("provider", provider), ("outcome", outcome)]
-        if let reason { dimensions.append(("reason", reason)) }
-        Counter(label: "kopru_webhooks_total", dimensions: dimensions).increment()
+        let key = CounterKey(provider: provider, outcome: outcome, reason: reason)
+        let counter = counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            var dimensions = [("provider", provider), ("outcome", outcome)]
+            if let reason { dimensions.append(("reason", reason)) }
+            let counter = Counter(label: "kopru_webhooks_total", dimensions: dimensions)
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    private struct CounterKey: Hashable {
+        var provider: String
+        var outcome: String
+        var reason: String?
     }
 }
 

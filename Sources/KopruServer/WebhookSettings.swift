@@ -17,8 +17,8 @@ struct WebhookSettings: Sendable {
     var deliveryIDHeader: String?
     var topicHeader: String?
     var allowedNetworks: [IPNetwork] = []
-    var ratePerSecond: Double = 100
-    var burst: Double = 200
+    var ratePerSecond = Self.defaultRatePerSecond
+    var burst = Self.defaultRatePerSecond * 2
     /// For `POST /api/integrations/webhook/{provider}`: which request value names this connection.
     var route: RouteKey?
     var routeValue: String?
@@ -28,6 +28,13 @@ struct WebhookSettings: Sendable {
         /// A JSON pointer into the body, e.g. `/merchant/id`.
         case json(String)
     }
+
+    /// The per-connection token bucket when `webhook.ratePerSecond` is unset: above what one hub
+    /// process takes in on a 2-core machine (about 5,000 a second, docs/benchmarks.md), so a shop's
+    /// real burst (a flash sale, a marketplace flushing its retries) meets the intake's own pace
+    /// rather than 429s; it still stops one sender stuck in a loop from taking a bigger machine's
+    /// whole intake. The burst is twice the rate, as when the rate is set.
+    static let defaultRatePerSecond: Double = 10_000
 
     /// For a connection of `kind`: its defaults under the connection's own settings.
     init(connection: Connection, kind: ConnectorKind?) throws(APIError) {

@@ -44,6 +44,11 @@ extension SQLiteStore: WebhookStore {
         }
     }
 
+    /// How many webhook events are stored (for the intake benchmark's check).
+    public func webhookEventCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM webhook_events") ?? 0 }
+    }
+
     public func purgeWebhookEvents(processedBefore cutoff: Date) async throws -> Int {
         try await pool.write { db in
             try db.execute(

@@ -40,11 +40,18 @@ public final class SQLiteStore: Store, Sendable {
         // After the pool's own WAL set-up, which lowers synchronous to NORMAL on the writer.
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+            // The writer's page cache (SQLite's default is 2 MB): a queue with a long backlog and
+            // the webhook dedupe index are written at random places, and every page the writer
+            // must read back from the file first costs a system call inside the transaction.
+            try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKilobytes)")
         }
         self.currentSecretBox = Mutex(secretBox)
         self.path = path
         self.durability = durability
     }
+
+    /// 64 MB: the pages of about a million pending jobs' indexes.
+    static let writerCacheKilobytes = 65_536
 
     public var summary: String { "sqlite (WAL, synchronous=\(durability.rawValue.uppercased()))" }
 

@@ -247,7 +247,6 @@ private struct OrderBench {
                 settings:
                   baseURL: \(magentoURL.absoluteString)
                   pageSize: 100
-                  webhook.ratePerSecond: 100000
                 secrets:
                   consumerKey: \(credentials.consumerKey)
                   consumerSecret: \(credentials.consumerSecret)

@@ -23,7 +23,12 @@ struct CommandParsingTests {
         #expect((try Kopru.parseAsRoot(["tokens", "revoke", "agency"]) as? Tokens.Revoke)?.name == "agency")
         #expect(try Kopru.parseAsRoot(["keys", "rotate"]) is Keys.Rotate)
         let bench = try #require(try Kopru.parseAsRoot(["bench", "webhooks", "--requests", "100", "--json"]) as? Bench.Webhooks)
-        #expect(bench.requests == 100 && bench.json)
+        #expect(bench.requests == 100 && bench.json && !bench.wrk && bench.role == "web")
+        let wrk = try #require(
+            try Kopru.parseAsRoot(["bench", "webhooks", "--wrk", "--duration", "5", "--backlog", "1000", "--role", "all"]) as? Bench.Webhooks)
+        #expect(wrk.wrk && wrk.duration == 5 && wrk.backlog == 1000 && wrk.role == "all")
+        #expect(throws: (any Error).self) { _ = try Kopru.parseAsRoot(["bench", "webhooks", "--role", "worker"]) }
+        #expect(throws: (any Error).self) { _ = try Kopru.parseAsRoot(["bench", "webhooks", "--wrk", "--wrk-threads", "65"]) }
     }
 
     @Test("jobs subcommands parse their arguments")

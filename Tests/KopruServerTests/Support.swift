@@ -41,13 +41,16 @@ struct HubFixture {
     var auth: HTTPFields { [.authorization: "Bearer \(token)"] }
     var jsonAuth: HTTPFields { [.authorization: "Bearer \(token)", .contentType: "application/json"] }
 
-    /// Runs `body` against the hub served on a free loopback port.
-    func live<Value: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
+    /// Runs `body` against the hub served on a free loopback port (`.ahc()` for requests sent
+    /// from several tasks at once, on a pool of connections).
+    func live<Value: Sendable>(
+        _ setup: TestingSetup = .live, _ body: @Sendable (any TestClientProtocol) async throws -> Value
+    ) async throws -> Value {
         let logs = self.logs
         let dependencies = HubServerDependencies(
             store: store, kinds: kinds, webhooks: webhooks, makeLogger: { label in Logger(label: label) { logs.handler(label: $0) } }, flows: flows)
         let app = buildApplication(dependencies, host: "127.0.0.1", port: 0)
-        return try await app.test(.live, body)
+        return try await app.test(setup, body)
     }
 
     /// A webhook connection: HMAC-SHA256 hex in X-Kopru-Signature, delivery id in X-Delivery-Id.

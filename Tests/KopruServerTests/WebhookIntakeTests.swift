@@ -130,6 +130,33 @@ struct WebhookIntakeTests {
         #expect(try await hub.store.jobs(JobFilter(kind: WebhookReceivedJob.kind)).count == 3)
     }
 
+    @Test("at the shipped rate limit a burst of 1,000 webhooks on one connection is taken whole: no 429")
+    func defaultRateLimitTakesABurst() async throws {
+        let hub = try await HubFixture()
+        defer { hub.cleanUp() }
+        try await hub.addWebhookConnection()
+        let statuses = try await hub.live(.ahc()) { client in
+            try await withThrowingTaskGroup(of: [UInt].self) { group in
+                // Eight senders at once, as a shop's queue workers redeliver after an outage.
+                for sender in 0..<8 {
+                    group.addTask {
+                        var statuses: [UInt] = []
+                        for index in stride(from: sender, to: 1_000, by: 8) {
+                            let (headers, body) = HubFixture.signed("{\"n\":\(index)}", delivery: "burst-\(index)")
+                            let response = try await client.execute(uri: "/webhooks/shop", method: .post, headers: headers, body: body)
+                            statuses.append(UInt(response.status.code))
+                        }
+                        return statuses
+                    }
+                }
+                return try await group.reduce(into: [UInt]()) { $0 += $1 }
+            }
+        }
+        #expect(statuses.count == 1_000)
+        #expect(statuses.filter { $0 != 200 }.isEmpty, "refused: \(Dictionary(grouping: statuses.filter { $0 != 200 }) { $0 }.mapValues(\.count))")
+        #expect(try await hub.store.jobs(JobFilter(kind: WebhookReceivedJob.kind, limit: 2_000)).count == 1_000)
+    }
+
     @Test("the provider route finds the connection by header or by a JSON pointer into the body")
     func providerRouting() async throws {
         let hub = try await HubFixture()
