@@ -94,6 +94,7 @@ public final class JobProcessor: Service, Sendable {
     private let retryPolicies: ConnectionRetryPolicies
     private let committer: GroupCommit<JobCompletion, CompletionResult>
     private let state = Mutex(State())
+    private let counters = Mutex<[String: Counter]>([:])
     /// Wakes the claim loop when a job finishes, when work may have arrived (the store's
     /// notification or the poll), or when asked to stop.
     private let wakeup = Wakeup()
@@ -351,8 +352,7 @@ public final class JobProcessor: Service, Sendable {
         do {
             let result = try await committer.submit(
                 JobCompletion(lease: claimed.lease, outcome: outcome, effects: effects, now: now(), outcomeUncertain: outcomeUncertain))
-            Counter(label: "kopru_jobs_total", dimensions: [("kind", job.kind), ("outcome", Self.metricLabel(result, outcome))])
-                .increment()
+            jobsTotal(kind: job.kind, outcome: Self.metricLabel(result, outcome)).increment()
             state.withLock { state in
                 switch (result, outcome) {
                 case (.leaseLost, _): state.statistics.leasesLost += 1
@@ -373,6 +373,17 @@ public final class JobProcessor: Service, Sendable {
             logger.error(
                 "job \(job.id): could not record its outcome; it will run again when its lease expires",
                 metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// `kopru_jobs_total` per kind and outcome, made once: making a counter asks the metrics
+    /// factory under its lock, a cost paid per job otherwise.
+    private func jobsTotal(kind: String, outcome: String) -> Counter {
+        counters.withLock { counters in
+            if let counter = counters["\(kind)\u{0}\(outcome)"] { return counter }
+            let counter = Counter(label: "kopru_jobs_total", dimensions: [("kind", kind), ("outcome", outcome)])
+            counters["\(kind)\u{0}\(outcome)"] = counter
+            return counter
         }
     }
 
