@@ -67,12 +67,17 @@ extension [StockRow] {
     /// A stable name for a chunk of rows (FNV-1a over SKU and quantity), so a sync re-run after a
     /// crash queues an identical chunk once.
     var fingerprint: String {
+        // The bytes of "sku=quantity;" per row, hashed as they are read (no text built per row).
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ byte: UInt8) {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
         for row in self {
-            for byte in "\(row.sku)=\(row.quantity);".utf8 {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x100_0000_01b3
-            }
+            for byte in row.sku.utf8 { mix(byte) }
+            mix(UInt8(ascii: "="))
+            for byte in String(row.quantity).utf8 { mix(byte) }
+            mix(UInt8(ascii: ";"))
         }
         return String(hash, radix: 16)
     }
