@@ -27,7 +27,7 @@ import Testing
         #expect(try PackedStockRows.unpack(PackedStockRows.pack(Self.rows)) == Self.rows)
         #expect(try PackedStockRows.unpack("") == [])
         #expect(try PackedStockRows.unpack("A\t1\t2\t3") == [StockRow(sku: "A", quantity: 1, onHand: 2, readAt: Date(millisecondsSince1970: 3))])
-        for bad in ["A\t1\t2\n", "A\tx\t2\t3\n", "A\t1\t2\t3\t4\n", "A 1 2 3\n", "A\t1\t\t3\n", "A\t-\t2\t3\n", "A\t99999999999999999999\t2\t3\n"] {
+        for bad in ["A\t1\t2\n", "A\tx\t2\t3\n", "A\t1\t2\t3\t4\n", "A 1 2 3\n", "A\t1\t\t3\n", "A\t-\t2\t3\n", "A\t99999999999999999999\t2\t3\n", "A\t1\t2\t9223372036854775808\n"] {
             #expect(throws: DecodingError.self, "\(bad.debugDescription)") { try PackedStockRows.unpack(bad) }
         }
     }

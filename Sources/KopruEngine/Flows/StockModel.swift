@@ -122,8 +122,9 @@ enum PackedStockRows {
                 var digits = 0
                 while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
                     let (times, overflow) = value.multipliedReportingOverflow(by: 10)
-                    guard !overflow else { return nil }
-                    value = times + Int64(bytes[index] - 0x30)
+                    let (sum, carry) = times.addingReportingOverflow(Int64(bytes[index] - 0x30))
+                    guard !overflow, !carry else { return nil }
+                    value = sum
                     index += 1
                     digits += 1
                 }
