@@ -1,4 +1,5 @@
 import Foundation
+import KopruStore
 import Testing
 
 @testable import KopruEngine
