@@ -29,13 +29,20 @@ package final class LoopbackWorld: Sendable {
     ) async throws -> SandboxServer {
         let server = try await SandboxServer(system.sandbox)
         servers.withLock { $0.append(server) }
-        let connection = system.connection(at: server.baseURL)
+        try await save(system.connection(at: server.baseURL), type: System.connectorType, as: id, name: name, settings: settings)
+        return server
+    }
+
+    /// Saves the connection `id` of connector `type` to a sandbox served elsewhere (another
+    /// process); `settings` are laid over what the sandbox says a connection needs.
+    package func save(
+        _ connection: SandboxConnection, type: String, as id: ConnectionID, name: String, settings: [String: String] = [:]
+    ) async throws {
         try await store.saveConnection(
             Connection(
-                id: id, type: System.connectorType, name: name, settings: connection.settings.merging(settings) { $1 },
+                id: id, type: type, name: name, settings: connection.settings.merging(settings) { $1 },
                 secrets: connection.secrets.mapValues(Secret.init)),
             now: Date())
-        return server
     }
 
     package func shutdown() async {

@@ -55,10 +55,24 @@ package final class StockBenchWorld: Sendable {
         package var orderExportMilliseconds: Double
     }
 
-    package let magento = MagentoSandbox()
-    package let erp: ERPSandbox
-    package let magentoServer: SandboxServer
-    package let erpServer: SandboxServer
+    /// Where the sandboxes run: beside the hub, or in a child process.
+    package enum Placement: Sendable {
+        case inProcess
+        /// `executable arguments` serves them (`kopru bench stock --serve-sandboxes --skus N`).
+        case childProcess(executable: URL, arguments: [String])
+    }
+
+    enum Sandboxes: Sendable {
+        case local(StockBenchSandboxes)
+        case child(StockBenchChild)
+    }
+
+    let sandboxes: Sandboxes
+    /// The in-process sandboxes; nil when a child process serves them.
+    package var local: StockBenchSandboxes? {
+        if case .local(let local) = sandboxes { return local }
+        return nil
+    }
     package var store: SQLiteStore { world.store }
     package var directory: URL { world.directory }
     package let catalog: FlowCatalog
@@ -68,51 +82,52 @@ package final class StockBenchWorld: Sendable {
     /// Every call is logged as in `kopru serve`, so the figures include the call log's cost.
     let callLog: CallLog
     let callLogWriter: Task<Void, any Error>
-    package let skus: [String]
+    package let skus: Int
     package let profile: Profile
     /// Real seconds per platform minute.
     package let window: Double
+    /// How the bench's baseline reaches Magento.
+    let magentoConnection: SandboxConnection
 
-    package init(skus count: Int, profile: Profile) async throws {
+    package init(skus count: Int, profile: Profile, placement: Placement = .inProcess) async throws {
         self.profile = profile
-        var settings = ERPSandbox.Settings()
-        settings.honoursIdempotencyKey = false
-        settings.maxPageSize = 5_000
-        erp = ERPSandbox(settings: settings)
-        skus = (1...count).map { String(format: "SKU-%06d", $0) }
-        var levels: [String: Int] = [:]
-        for (index, sku) in skus.enumerated() {
-            levels[sku] = index % 50
-            magento.setStock(sku: sku, quantity: 0)
-        }
-        erp.setStock(levels)
-        for sandbox in [magento.sandbox, erp.sandbox] { sandbox.ledger.keepBodies(false) }
-        magento.configure { _, settings in
-            settings.asyncInputLimit = 5_000
-            settings.inputLimit = profile == .ozon ? 100 : nil
-        }
+        skus = count
         // Compress time so that the ideal run takes about half a minute: more, and the
         // scheduling jitter of a loaded machine becomes a large part of each interval.
         let requests = Double(count) / Double(profile.rowsPerRequest)
         let idealMinutes = requests / Double(profile.requestsPerWindow)
         window = profile == .unlimited ? 60 : 60 / max(1, idealMinutes * 60 / 30)
         var shopSettings = ["stock.mode": "bulk", "stock.bulkOperationSize": "1000", "timeoutSeconds": "60"]
-        switch profile {
-        case .unlimited: break
-        case .ozon:
-            shopSettings["stock.mode"] = "source-items"
-            shopSettings["inputLimit"] = "100"
-            shopSettings["rateLimit.stock"] = "80/\(window)s"
-            magento.sandbox.setRateLimit(RateLimitRule(requests: 80, window: window), group: "stock", routes: [profile.route])
-        case .magentoBulk:
-            shopSettings["stock.bulkOperationSize"] = "500"
-            shopSettings["rateLimit.bulk"] = "10/\(window)s"
-            magento.sandbox.setRateLimit(RateLimitRule(requests: 10, window: window), group: "bulk", routes: [profile.route])
-        }
+        let erpSettings = ["pagination": "page", "pagination.pageSize": "5000", "timeoutSeconds": "60"]
         world = try await LoopbackWorld(name: "bench-stock")
-        magentoServer = try await world.connect(magento, as: "shop", name: "Bench store", settings: shopSettings)
-        erpServer = try await world.connect(
-            erp, as: "erp", name: "Bench ERP", settings: ["pagination": "page", "pagination.pageSize": "5000", "timeoutSeconds": "60"])
+        switch placement {
+        case .childProcess(let executable, let arguments):
+            guard profile == .unlimited else { throw BenchError(description: "the rate-limited runs keep their sandboxes in process") }
+            let child = try await StockBenchChild(executable: executable, arguments: arguments)
+            sandboxes = .child(child)
+            magentoConnection = child.magento
+            try await world.save(child.magento, type: MagentoSandbox.connectorType, as: "shop", name: "Bench store", settings: shopSettings)
+            try await world.save(child.erp, type: ERPSandbox.connectorType, as: "erp", name: "Bench ERP", settings: erpSettings)
+        case .inProcess:
+            let local = StockBenchSandboxes(skus: count, profile: profile)
+            let magento = local.magento
+            switch profile {
+            case .unlimited: break
+            case .ozon:
+                shopSettings["stock.mode"] = "source-items"
+                shopSettings["inputLimit"] = "100"
+                shopSettings["rateLimit.stock"] = "80/\(window)s"
+                magento.sandbox.setRateLimit(RateLimitRule(requests: 80, window: window), group: "stock", routes: [profile.route])
+            case .magentoBulk:
+                shopSettings["stock.bulkOperationSize"] = "500"
+                shopSettings["rateLimit.bulk"] = "10/\(window)s"
+                magento.sandbox.setRateLimit(RateLimitRule(requests: 10, window: window), group: "bulk", routes: [profile.route])
+            }
+            let magentoServer = try await world.connect(magento, as: "shop", name: "Bench store", settings: shopSettings)
+            try await world.connect(local.erp, as: "erp", name: "Bench ERP", settings: erpSettings)
+            sandboxes = .local(local)
+            magentoConnection = magento.connection(at: magentoServer.baseURL)
+        }
         catalog = FlowCatalog([
             FlowDefinition(name: "stock", kind: .stock, source: "erp", target: "shop", bulkPollInterval: .milliseconds(5)),
             FlowDefinition(name: "orders", kind: .orders, source: "shop", target: "erp", notes: false),
@@ -138,32 +153,38 @@ package final class StockBenchWorld: Sendable {
         callLog.stop()
         _ = try? await callLogWriter.value
         await world.shutdown()
+        if case .child(let child) = sandboxes { await child.shutdown() }
+    }
+
+    /// What the sandboxes did so far, wherever they run.
+    package func counters() async throws -> StockBenchCounters {
+        switch sandboxes {
+        case .local(let local): local.counters
+        case .child(let child): try await child.counters()
+        }
     }
 
     /// Runs one sync to the end (every queued row confirmed or refused) and times it.
     package func sync(mode: String, expect: Int? = nil, changing: Int = 0) async throws -> Timing {
         if changing > 0 {
-            let step = max(1, skus.count / changing)
-            var levels: [String: Int] = [:]
-            for index in stride(from: 0, to: skus.count, by: step).prefix(changing) {
-                levels[skus[index]] = (erp.stockLevel(code: skus[index]) ?? 0) + 7
+            switch sandboxes {
+            case .local(let local): local.changeStock(changing)
+            case .child(let child): try await child.changeStock(changing)
             }
-            erp.setStock(levels)
         }
-        let requestsBefore = magento.sandbox.ledger.count + erp.sandbox.ledger.count
-        let rowsBefore = magento.stockRowsApplied
-        let busyBefore = magento.sandbox.busySeconds + erp.sandbox.busySeconds
+        let before = try await counters()
         let clock = ContinuousClock()
         let started = clock.now
         let run = try await start(mode: mode)
         try await waitUntilFinished(run)
         let seconds = (clock.now - started).seconds
-        let rows = magento.stockRowsApplied - rowsBefore
+        let after = try await counters()
+        let rows = after.rowsApplied - before.rowsApplied
         let expected = expect ?? changing
         guard rows == expected else { throw BenchError(description: "\(mode) sync applied \(rows) rows, expected \(expected)") }
         return Timing(
-            seconds: seconds, requests: magento.sandbox.ledger.count + erp.sandbox.ledger.count - requestsBefore, rows: rows,
-            sandboxShare: (magento.sandbox.busySeconds + erp.sandbox.busySeconds - busyBefore) / seconds)
+            seconds: seconds, requests: after.requests - before.requests, rows: rows,
+            sandboxShare: (after.busySeconds - before.busySeconds) / seconds)
     }
 
     private func start(mode: String) async throws -> String {
@@ -183,18 +204,16 @@ package final class StockBenchWorld: Sendable {
 
     /// The seed's way: one request per SKU, one after another, through the same client stack.
     package func perSKUBaseline() async throws -> Double {
-        let credentials = magento.credentials
         let connector = try Magento2Connector(
-            connection: "baseline", settings: ["baseURL": magentoServer.baseURL.absoluteString, "stock.mode": "legacy"],
-            secrets: [
-                "consumerKey": Secret(credentials.consumerKey), "consumerSecret": Secret(credentials.consumerSecret),
-                "accessToken": Secret(credentials.accessToken), "accessTokenSecret": Secret(credentials.accessTokenSecret),
-            ], transport: AsyncHTTPClientTransport())
-        let levels = skus.map { StockLevel(sku: SKU($0), quantity: (erp.stockLevel(code: $0) ?? 0) + 1, observedAt: Date()) }
+            connection: "baseline", settings: magentoConnection.settings.merging(["stock.mode": "legacy"]) { $1 },
+            secrets: magentoConnection.secrets.mapValues(Secret.init), transport: AsyncHTTPClientTransport())
         let clock = ContinuousClock()
         let started = clock.now
-        for start in stride(from: 0, to: levels.count, by: 50) {
-            let result = try await connector.pushStock(Array(levels[start..<min(start + 50, levels.count)]))
+        for start in stride(from: 0, to: skus, by: 50) {
+            let levels = (start..<min(start + 50, skus)).map {
+                StockLevel(sku: SKU(StockBenchSandboxes.sku($0)), quantity: StockBenchSandboxes.initialLevel($0) + 1, observedAt: Date())
+            }
+            let result = try await connector.pushStock(levels)
             guard result.failed.isEmpty else { throw BenchError(description: "baseline push refused: \(result.failed.first!.value)") }
         }
         return (clock.now - started).seconds
@@ -203,6 +222,8 @@ package final class StockBenchWorld: Sendable {
     /// A full sync under the profile's limit, with five orders placed a second in whose export
     /// is timed: bulk stock traffic must not hold them up.
     package func budgetRun() async throws -> BudgetResult {
+        guard let local else { throw BenchError(description: "the rate-limited runs need their sandboxes in process") }
+        let (magento, erp) = (local.magento, local.erp)
         let clock = ContinuousClock()
         let started = clock.now
         let run = try await start(mode: "full")
@@ -213,7 +234,7 @@ package final class StockBenchWorld: Sendable {
                 MagentoSandbox.NewOrder(
                     email: "bench\(index)@example.com",
                     address: MagentoSandbox.Address(firstName: "Ayşe", lastName: "Yılmaz", street: "Atatürk Cad. 1", city: "Kadıköy", region: "İstanbul"),
-                    lines: [MagentoSandbox.OrderLine(sku: skus[index], name: "Ürün", quantity: 1, price: 100)], shipping: 0))
+                    lines: [MagentoSandbox.OrderLine(sku: StockBenchSandboxes.sku(index), name: "Ürün", quantity: 1, price: 100)], shipping: 0))
         }
         _ = try await store.enqueue([catalog.flows[1].syncJob()], now: Date())
         while erp.orders.count < 5 {
@@ -229,7 +250,7 @@ package final class StockBenchWorld: Sendable {
         let span = accepted.last!.timeIntervalSince(accepted.first!) + interval
         let allowedRows = span / interval * Double(profile.rowsPerRequest)
         let confirmed = try await store.syncRun(run)?.confirmed ?? 0
-        guard confirmed == skus.count else { throw BenchError(description: "\(profile.name): \(confirmed) of \(skus.count) rows confirmed") }
+        guard confirmed == skus else { throw BenchError(description: "\(profile.name): \(confirmed) of \(skus) rows confirmed") }
         return BudgetResult(
             profile: profile.name, limit: "\(profile.requestsPerWindow)/min × \(profile.rowsPerRequest) rows", timeScale: 60 / window,
             requests: entries.count, rows: confirmed, refused: entries.filter { $0.fault == "limit" }.count,

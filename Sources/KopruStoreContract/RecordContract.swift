@@ -43,6 +43,29 @@ extension StoreContract {
             try expectEqual(found.count, 701, "every known key found once")
             try expectEqual(try await store.snapshots(connection: "other", entity: "stock", keys: ["SKU-7"]).count, 0, "per connection")
         },
+        ContractCase(name: "snapshots: a page of neighbouring keys, a sparse one, and keys beside them that are not asked for") { store in
+            // A catalogue page is one stretch of keys, which a store may read as one range: what
+            // it answers must still be exactly the keys asked for, on this connection and entity.
+            let catalogue = (1...3000).map { String(format: "SKU-%05d", $0) }
+            try await store.putSnapshots(catalogue.map { SnapshotEntry(connection: "shop", entity: "stock", key: $0, value: "v\($0)", confirmedAt: t0) })
+            try await store.putSnapshots(catalogue.map { SnapshotEntry(connection: "shop2", entity: "stock", key: $0, value: "other", confirmedAt: t0) })
+            try await store.putSnapshots(catalogue.map { SnapshotEntry(connection: "shop", entity: "price", key: $0, value: "price", confirmedAt: t0) })
+            // Non-ASCII keys sort differently as bytes than as Swift strings in some cases; a
+            // range must cover them either way.
+            let odd = ["ÇAY-1", "çay-2", "Zeytin-İ", "ağaç-3", "SKU-00100a", "~tilde"]
+            try await store.putSnapshots(odd.map { SnapshotEntry(connection: "shop", entity: "stock", key: $0, value: "v\($0)", confirmedAt: t0) })
+            let page = Array(catalogue[1000..<1500]) + ["SKU-01000x", "SKU-99999"]
+            let found = try await store.snapshots(connection: "shop", entity: "stock", keys: page.reversed())
+            try expectEqual(found.count, 500, "the page's known keys, nothing else")
+            try expectEqual(found["SKU-01001"], "vSKU-01001", "first of the page")
+            try expectEqual(found["SKU-01500"], "vSKU-01500", "last of the page")
+            try expectEqual(found["SKU-01000"], nil, "a neighbour not asked for")
+            let sparse = stride(from: 0, to: 3000, by: 20).map { catalogue[$0] } + odd
+            let spread = try await store.snapshots(connection: "shop", entity: "stock", keys: sparse)
+            try expectEqual(spread.count, 150 + odd.count, "keys spread over the whole catalogue, non-ASCII included")
+            try expectEqual(spread.values.filter { $0 == "other" || $0 == "price" }.count, 0, "only this connection and entity")
+            try expectEqual(spread["çay-2"], "vçay-2", "a non-ASCII key")
+        },
         ContractCase(name: "event log: filters, pages newest first, purges by age") { store in
             try await store.append([
                 EventRecord(at: t0, level: .info, kind: "external_call", connection: "erp", message: "POST /orders 201",

@@ -26,6 +26,11 @@ extension Bench {
                 SKU. With the sandbox's limits on, it measures how much of a platform's rate limit \
                 the hub uses (Ozon's 100 rows × 80 requests/min on stock; Magento bulk behind a \
                 host limit of 10 requests/min), in compressed time. Medians of --runs runs.
+
+                By default the two sandboxes run in a child process (this binary with \
+                --serve-sandboxes), so the peak RSS reported is the hub's own and the simulators' \
+                is reported apart; --sandboxes in-process keeps everything in one process (the \
+                RSS is then the sum). The rate-limited runs always keep their sandboxes in process.
                 """)
 
         @Option(help: "Catalogue size.") var skus = 100_000
@@ -34,11 +39,15 @@ extension Bench {
         @Option(help: "Runs of the full and delta syncs; medians are reported.") var runs = 3
         @Flag(help: "Skip the rate-limited runs.") var noBudget = false
         @Flag(help: "Print one JSON object.") var json = false
+        @Option(help: "process: the sandboxes in a child process (the hub's memory measured alone); in-process: beside the hub.")
+        var sandboxes = "process"
+        @Flag(help: .hidden) var serveSandboxes = false
 
         func validate() throws {
             guard skus >= 100 else { throw ValidationError("--skus must be at least 100") }
             guard runs >= 1 else { throw ValidationError("--runs must be positive") }
             if let baseline, baseline != "per-sku" { throw ValidationError("--baseline takes per-sku") }
+            guard ["process", "in-process"].contains(sandboxes) else { throw ValidationError("--sandboxes takes process or in-process") }
             _ = try changedCount()
         }
 
@@ -58,16 +67,25 @@ extension Bench {
                 handler.logLevel = .error
                 return handler
             }
+            if serveSandboxes { return try await StockBenchChild.serve(skus: skus) }
+            let placement: StockBenchWorld.Placement =
+                sandboxes == "in-process"
+                ? .inProcess
+                : .childProcess(
+                    executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
+                    arguments: ["bench", "stock", "--serve-sandboxes", "--skus", "\(skus)"])
             let changes = try changedCount()
             var fulls: [StockBenchWorld.Timing] = []
             var deltas: [StockBenchWorld.Timing] = []
             var baselineSeconds: Double?
             var rss = 0.0
+            var sandboxRSS: Double?
             for run in 1...runs {
-                let world = try await StockBenchWorld(skus: skus, profile: .unlimited)
+                let world = try await StockBenchWorld(skus: skus, profile: .unlimited, placement: placement)
                 let full = try await world.sync(mode: "full", expect: skus)
                 let delta = try await world.sync(mode: "delta", changing: changes)
                 rss = max(rss, StockBenchWorld.peakRSSMegabytes())
+                if world.local == nil { sandboxRSS = max(sandboxRSS ?? 0, try await world.counters().peakRSSMegabytes) }
                 if run == runs, baseline != nil { baselineSeconds = try await world.perSKUBaseline() }
                 await world.shutdown()
                 fulls.append(full)
@@ -100,8 +118,10 @@ extension Bench {
                 "rows_full": fulls.last!.rows, "rows_delta": deltas.last!.rows, "peak_rss_mb": Self.round1(rss),
                 "sandbox_share_full": Self.round3(Self.median(fulls.map(\.sandboxShare))),
                 "sandbox_share_delta": Self.round3(Self.median(deltas.map(\.sandboxShare))),
+                "sandboxes": sandboxRSS == nil ? "in process (peak_rss_mb includes them)" : "child process (peak_rss_mb is the hub's alone)",
                 "store": "sqlite (WAL, synchronous=FULL)", "target": "magento2 async bulk (1000 rows × 10 operations per request)",
             ]
+            if let sandboxRSS { object["sandbox_peak_rss_mb"] = Self.round1(sandboxRSS) }
             if let baselineSeconds {
                 object["baseline_s"] = Self.round3(baselineSeconds)
                 object["baseline_requests"] = skus
@@ -125,6 +145,7 @@ extension Bench {
                 return
             }
             var line = "median of \(runs): full \(Self.format(full)) s, delta \(Self.format(delta)) s (\(changes) changed), peak RSS \(Int(rss)) MB"
+            line += sandboxRSS.map { " (the hub; sandboxes \(Int($0)) MB in their own process)" } ?? " (hub and sandboxes)"
             if let baselineSeconds { line += ", per-SKU baseline \(Self.format(baselineSeconds)) s (×\(Int(baselineSeconds / full)))" }
             say(line)
         }

@@ -7,8 +7,8 @@ import KopruStore
 /// turns each level into the channel's sellable stock (on hand − held by accepted orders not
 /// yet in the ERP − the channel's buffer, never below zero). What differs from the value the
 /// channel last confirmed is queued in `stock.push` jobs of the size the channel takes, as the
-/// read goes; only the changed rows are ever in memory. Nothing counts as sent until the
-/// target confirms it.
+/// read goes; only one page and the changed rows not yet queued are ever in memory, whatever the
+/// catalogue's size. Nothing counts as sent until the target confirms it.
 ///
 /// A full run sends everything, except what this same run already got confirmed: a run
 /// resumed after a crash does not send a confirmed row twice.
@@ -23,9 +23,6 @@ public struct StockSyncJob: FlowJobHandler {
     }
 
     static let entity = "stock"
-    /// Up to this many SKUs per target, a run reads the target's snapshot in one scan (about
-    /// 10 MB at the limit) instead of page by page.
-    static let preloadLimit = 250_000
 
     /// One stock flow's state during a run.
     struct Lane {
@@ -33,8 +30,6 @@ public struct StockSyncJob: FlowJobHandler {
         var run: String
         var batch: Int
         var pending: [StockRow] = []
-        /// The target's whole snapshot, read once, when it is small enough to hold.
-        var confirmed: [String: String]?
         var queued = 0
         var quiet: [SnapshotEntry] = []
         /// Counts not yet written to the run, and when they last were: one write per quarter
@@ -51,9 +46,7 @@ public struct StockSyncJob: FlowJobHandler {
         let runStart = context.job.createdAt
         var lanes: [Lane] = []
         for flow in flows {
-            var lane = Lane(flow: flow, run: "\(flow.name)#\(context.job.id)", batch: try await batchSize(flow))
-            lane.confirmed = try await environment.store.snapshots(connection: flow.target, entity: Self.entity, atMost: Self.preloadLimit)
-            lanes.append(lane)
+            lanes.append(Lane(flow: flow, run: "\(flow.name)#\(context.job.id)", batch: try await batchSize(flow)))
         }
         var read = 0
         // The next page is on its way while this one is compared.
@@ -94,12 +87,9 @@ public struct StockSyncJob: FlowJobHandler {
     ) async throws {
         let flow = lane.flow
         let keys = levels.map { flow.skuMap[$0.sku.rawValue] ?? $0.sku.rawValue }
-        let confirmed: [String: String]
-        if let preloaded = lane.confirmed {
-            confirmed = preloaded
-        } else {
-            confirmed = try await environment.store.snapshots(connection: flow.target, entity: Self.entity, keys: keys)
-        }
+        // Page by page, never the whole snapshot: memory stays the same at any catalogue size
+        // (a page of a sorted catalogue is one range scan in the SQLite store).
+        let confirmed = try await environment.store.snapshots(connection: flow.target, entity: Self.entity, keys: keys)
         for (level, sku) in zip(levels, keys) {
             let sellable = SellableStock(onHand: level.quantity, reserved: reserved[level.sku.rawValue] ?? 0).quantity(buffer: flow.buffer)
             let row = StockRow(sku: sku, quantity: sellable, onHand: level.quantity, readAt: readAt)

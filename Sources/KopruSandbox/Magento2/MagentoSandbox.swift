@@ -200,6 +200,14 @@ public final class MagentoSandbox: Sendable {
         state.withLock { $0.stock[sku] = (quantity, quantity > 0) }
     }
 
+    /// Many products at once (one lock, not one per SKU: a benchmark's catalogue has a million).
+    public func setStock(_ levels: [String: Int]) {
+        state.withLock { state in
+            state.stock.reserveCapacity(state.stock.count + levels.count)
+            for (sku, quantity) in levels { state.stock[sku] = (quantity, quantity > 0) }
+        }
+    }
+
     /// Nil when the store has no such product.
     public func stock(sku: String) -> (quantity: Int, inStock: Bool)? { state.withLock { $0.stock[sku] } }
 
