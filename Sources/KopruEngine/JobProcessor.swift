@@ -141,7 +141,7 @@ public final class JobProcessor: Service, Sendable {
             group.addTask { await self.heartbeat() }
             group.addTask { await self.listenForWork() }
             var polled = false
-            while !isStopping {
+            while !isStopping, !Task.isCancelled {
                 let (free, busy, slots) = state.withLock { state in
                     (configuration.concurrency - state.running.count, !state.running.isEmpty, freeSlots(state))
                 }
@@ -185,8 +185,15 @@ public final class JobProcessor: Service, Sendable {
                 }
                 // A short claim means nothing more is ready that a free slot may take: the next
                 // chance is a job finishing (its slot, and often the job it enqueued), new work,
-                // or the poll. A full one means more may be waiting: claim again at once.
-                if claimed.count < limit { polled = await wakeup.wait() == [.poll] }
+                // or the poll. A full one means more may be waiting: claim again at once. So does
+                // one that filled a connection's lane: its backlog may have filled the rows the
+                // store read, hiding other connections' work that the next claim (which leaves
+                // the full lane out) will see.
+                let filledALane = state.withLock { state in
+                    let after = freeSlots(state)
+                    return [false, true].contains { bulk in Set(after.full(bulk: bulk)) != Set(slots.full(bulk: bulk)) }
+                }
+                if claimed.count < limit, !filledALane { polled = await wakeup.wait() == [.poll] }
             }
             await drain()
             group.cancelAll()

@@ -29,19 +29,24 @@ final class Wakeup: Sendable {
         waiter?.resume(returning: [reason])
     }
 
-    /// Returns at the next signal, or at once if any came since the last wait: why it woke.
+    /// Returns at the next signal, or at once if any came since the last wait, or when the task
+    /// is cancelled: why it woke.
     @discardableResult
     func wait() async -> Set<Reason> {
-        await withCheckedContinuation { continuation in
-            let pending = state.withLock { state -> Set<Reason>? in
-                guard state.pending.isEmpty else {
-                    defer { state.pending = [] }
-                    return state.pending
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let pending = state.withLock { state -> Set<Reason>? in
+                    guard state.pending.isEmpty, !Task.isCancelled else {
+                        defer { state.pending = [] }
+                        return state.pending
+                    }
+                    state.waiter = continuation
+                    return nil
                 }
-                state.waiter = continuation
-                return nil
+                if let pending { continuation.resume(returning: pending) }
             }
-            if let pending { continuation.resume(returning: pending) }
+        } onCancel: {
+            signal()
         }
     }
 }

@@ -85,6 +85,12 @@ public struct Redaction: Sendable {
     package static func mayEchoAKey(_ text: String) -> Bool {
         var window: UInt64 = 0
         for byte in text.utf8 {
+            // U+212A KELVIN SIGN (E2 84 AA) folds to "k" in the regex's case-insensitive match;
+            // its first two bytes are in the window as folded below (E2, 84 | 20).
+            if byte == 0xAA, window & 0xFFFF == 0xE2_A4 {
+                window = (window << 8) | 0x6B
+                continue
+            }
             let lower = byte | 0x20
             window = (window << 8) | UInt64(lower)
             if window & 0xFF_FFFF == 0x6B_6579 { return true }  // "key"

@@ -216,7 +216,8 @@ extension SQLiteStore: BindingStore, CursorStore, SnapshotStore, EventLogStore, 
     }
 
     public func advanceSchedule(_ schedule: String, expected: Date?, next: Date, enqueue job: NewJob?, now: Date) async throws -> Bool {
-        try await pool.write { db in
+        defer { if job != nil { notifications.wakeAll() } }
+        return try await pool.write { db in
             if let expected {
                 try db.execute(
                     sql: "UPDATE schedules SET next_fire_at = ?, updated_at = ? WHERE name = ? AND next_fire_at = ?",

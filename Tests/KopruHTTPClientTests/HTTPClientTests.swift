@@ -87,6 +87,7 @@ struct HTTPClientTests {
         #expect(!echoed.contains("pk-live-9") && !echoed.contains("gizli-42"), "\(echoed)")
         #expect(echoed.contains("TalepNo: 5") && echoed.contains("keyless ok"))
         #expect(Redaction.mayEchoAKey("Monkey") && Redaction.mayEchoAKey("ANAHTAR") && !Redaction.mayEchoAKey("Ayşe Yılmaz, İstanbul"))
+        #expect(Redaction.mayEchoAKey("\u{212A}ey: x") && !redaction.body(Data(#"{"m":"\#u{212A}ey: s3cr3t"}"#.utf8)).contains("s3cr3t"))
     }
 
     @Test("middleware runs outermost first around the transport")

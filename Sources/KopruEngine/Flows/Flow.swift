@@ -74,7 +74,10 @@ public struct FlowDefinition: Hashable, Sendable {
         return NewJob(
             kind: syncKind, idempotencyKey: "sync:\(name):\(UUID().uuidString)",
             payload: (try? JSONEncoder.kopru.encode(SyncRequest(flow: kind.id, mode: mode, name: name))) ?? Data(),
-            priority: priority, orderingKey: "sync:\(name)", coalescingKey: "sync:\(name)", connection: source)
+            // A full run has its own coalescing key: a webhook's delta must not replace a full
+            // run someone asked for while it waits behind the running pass.
+            priority: priority, orderingKey: "sync:\(name)", coalescingKey: mode == "full" ? "sync:\(name):full" : "sync:\(name)",
+            connection: source)
     }
 }
 
