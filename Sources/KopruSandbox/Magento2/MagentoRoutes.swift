@@ -77,25 +77,32 @@ struct MagentoRoutes: Sendable {
                 return Self.error(400, "Invalid date \"\(filter.value)\": use YYYY-MM-DD HH:MM:SS (UTC)")
             }
         }
-        // The page is chosen on the searchable fields alone and only its orders are rendered:
-        // rendering (the totals) every order for every page made the simulator, not the hub,
-        // what a burst of orders measured.
+        // The page is chosen on the searchable fields alone, among the rows a lower bound on
+        // `updated_at` leaves (the index's range), and only its orders are rendered: rendering
+        // or sorting every order for every page made the simulator, not the hub, what a burst of
+        // orders measured.
         let (page, total) = state.withLock { state in
-            let (chosen, total) = criteria.apply(
-                to: state.orders.values.filter(\.committed).map(Self.searchable), defaultPageSize: state.settings.defaultPageSize)
-            return (chosen.compactMap { $0["entity_id"]?.int.flatMap { state.orders[$0] } }, total)
+            let candidates = state.orders.committed(updatedFrom: criteria.lowerBound(on: "updated_at"))
+            return criteria.apply(
+                to: candidates, field: Self.searchable, presortedBy: ["updated_at", "entity_id"],
+                defaultPageSize: state.settings.defaultPageSize)
         }
         let items = page.map { JSON.object(Self.render($0)) }
         return .json(200, ["items": .array(items), "total_count": JSON(total), "search_criteria": [:]])
     }
 
-    /// An order's `orderFields` as `render` shows them.
-    static func searchable(_ order: MagentoSandbox.Order) -> [String: JSON] {
-        [
-            "entity_id": JSON(order.entityID), "increment_id": .string(order.incrementID), "state": .string(order.state),
-            "status": .string(order.status), "created_at": .string(order.createdAt), "updated_at": .string(order.updatedAt),
-            "customer_email": .string(order.email),
-        ]
+    /// One of an order's `orderFields` as `render` shows it.
+    static func searchable(_ order: MagentoSandbox.Order, _ field: String) -> JSON? {
+        switch field {
+        case "entity_id": JSON(order.entityID)
+        case "increment_id": .string(order.incrementID)
+        case "state": .string(order.state)
+        case "status": .string(order.status)
+        case "created_at": .string(order.createdAt)
+        case "updated_at": .string(order.updatedAt)
+        case "customer_email": .string(order.email)
+        default: nil
+        }
     }
 
     func getOrder(_ request: SandboxRequest) -> SandboxResponse {

@@ -152,7 +152,7 @@ public final class MagentoSandbox: Sendable {
     }
 
     struct State {
-        var orders: [Int: Order] = [:]
+        var orders = OrderTable()
         /// Orders with at least one comment in their history.
         var commentedOrders = 0
         var nextEntityID = 1
@@ -270,7 +270,7 @@ public final class MagentoSandbox: Sendable {
     /// Orders with at least one comment (a benchmark's "commented back" without a scan).
     public var commentedOrders: Int { state.withLock { $0.commentedOrders } }
 
-    public var orderIDs: [Int] { state.withLock { $0.orders.keys.sorted() } }
+    public var orderIDs: [Int] { state.withLock { $0.orders.ids.sorted() } }
 
     public func incrementID(entityID: Int) -> String? { state.withLock { $0.orders[entityID]?.incrementID } }
 

@@ -75,18 +75,41 @@ struct SearchCriteria {
         }
     }
 
+    /// A value every match's `field` is at least: groups are AND-ed, so a group that is one
+    /// `gteq`, `gt` or `eq` filter on the field bounds every match. Nil when none does.
+    func lowerBound(on field: String) -> String? {
+        groups.compactMap { group in
+            guard group.count == 1, let filter = group.first, filter.field == field, ["gteq", "gt", "eq"].contains(filter.condition)
+            else { return nil }
+            return filter.value
+        }.max()
+    }
+
     /// The page of matching records, and how many matched in all.
     func apply(to records: [[String: JSON]], defaultPageSize: Int) -> (items: [[String: JSON]], total: Int) {
+        apply(to: records, field: { $0[$1] }, defaultPageSize: defaultPageSize)
+    }
+
+    /// The same over any records, `field` reading one field of one (no dictionary per row).
+    /// Records already in `presortedBy` order (a table's index) are not sorted again when the
+    /// sort orders ask for that order.
+    func apply<Record>(
+        to records: [Record], field: (Record, String) -> JSON?, presortedBy index: [String] = [], defaultPageSize: Int
+    ) -> (items: [Record], total: Int) {
+        let probes = groups.map { $0.map(Probe.init) }
         var matching = records.filter { record in
-            groups.allSatisfy { group in group.contains { Self.matches($0, record[$0.field]) } }
+            probes.allSatisfy { group in group.contains { $0.matches(field(record, $0.filter.field)) } }
         }
-        matching.sort { a, b in
-            for order in sortOrders {
-                let comparison = Self.compare(a[order.field], b[order.field])
-                if comparison != 0 { return order.ascending ? comparison < 0 : comparison > 0 }
+        let ascendingBy = sortOrders.allSatisfy(\.ascending) ? sortOrders.map(\.field) : nil
+        if !(ascendingBy.map { !$0.isEmpty && index.starts(with: $0) } ?? false) {
+            matching.sort { a, b in
+                for order in sortOrders {
+                    let comparison = Self.compare(field(a, order.field), field(b, order.field))
+                    if comparison != 0 { return order.ascending ? comparison < 0 : comparison > 0 }
+                }
+                // Without an order MySQL hands rows back by primary key.
+                return Self.compare(field(a, "entity_id") ?? field(a, "id"), field(b, "entity_id") ?? field(b, "id")) < 0
             }
-            // Without an order MySQL hands rows back by primary key.
-            return Self.compare(a["entity_id"] ?? a["id"], b["entity_id"] ?? b["id"]) < 0
         }
         let size = pageSize ?? defaultPageSize
         let total = matching.count
@@ -98,6 +121,24 @@ struct SearchCriteria {
         return (Array(matching[start..<min(start + size, total)]), total)
     }
 
+    /// A filter with its value read once, as a number and as text, not once per row.
+    private struct Probe {
+        let filter: Filter
+        let number: JSON
+        let text: JSON
+
+        init(_ filter: Filter) {
+            self.filter = filter
+            number = .number(Decimal(exactly: filter.value) ?? 0)
+            text = .string(filter.value)
+        }
+
+        func matches(_ value: JSON?) -> Bool {
+            let probe: JSON = if case .number = value { number } else { text }
+            return SearchCriteria.matches(filter, value, probe: probe)
+        }
+    }
+
     static func compare(_ a: JSON?, _ b: JSON?) -> Int {
         if let x = a?.decimal, let y = b?.decimal, case .number = a, case .number = b {
             return x < y ? -1 : x > y ? 1 : 0
@@ -107,9 +148,7 @@ struct SearchCriteria {
         return x < y ? -1 : x > y ? 1 : 0
     }
 
-    static func matches(_ filter: Filter, _ value: JSON?) -> Bool {
-        let probe: JSON = value.map { if case .number = $0 { .number(Decimal(exactly: filter.value) ?? 0) } else { .string(filter.value) } }
-            ?? .string(filter.value)
+    static func matches(_ filter: Filter, _ value: JSON?, probe: JSON) -> Bool {
         let order = { compare(value, probe) }
         // Only `in` and `nin` need the list; split for every row of every page, it was the
         // simulator's largest cost.
