@@ -52,6 +52,7 @@ final class FlowHarness: Sendable {
 
     init(
         magentoSettings: [String: String] = [:], erpSettings: [String: String] = [:], overlap: Duration = .seconds(300),
+        recheck: Duration = .seconds(60),
         stockFlow: (inout FlowDefinition) -> Void = { _ in }, secondShop secondStockFlow: FlowDefinition? = nil,
         configureMagento: (inout MagentoSandbox.Credentials, inout MagentoSandbox.Settings) -> Void = { _, _ in },
         configureERP: (inout ERPSandbox.Settings) -> Void = { _ in },
@@ -72,7 +73,8 @@ final class FlowHarness: Sendable {
         var stock = FlowDefinition(name: "stock", kind: .stock, source: Self.erpID, target: Self.shop, bulkPollInterval: .milliseconds(50))
         stockFlow(&stock)
         var flows = [
-            FlowDefinition(name: "orders", kind: .orders, source: Self.shop, target: Self.erpID, overlap: overlap), stock,
+            FlowDefinition(name: "orders", kind: .orders, source: Self.shop, target: Self.erpID, overlap: overlap, recheckInterval: recheck),
+            stock,
             FlowDefinition(name: "customers", kind: .customers, source: Self.shop, target: Self.erpID),
             FlowDefinition(name: "shipments", kind: .shipments, source: Self.erpID, target: Self.shop),
             FlowDefinition(

@@ -51,8 +51,8 @@ public struct ShippingPollJob: FlowJobHandler {
         var effects: [StoreEffect] = []
         for flow in environment.catalog.flows(.shipping, from: context.job.connection, request: request) {
             var (outbound, returns) = (0, 0)
-            let (scanned, seen) = try await environment.scanOrders(
-                flow, full: request.isFull, versionEntity: "\(CarrierFlow.versionEntity):\(flow.name)", maxPerRun: 5_000, now: context.now
+            let (scanned, seen, more) = try await environment.scanOrders(
+                flow, full: request.isFull, versionEntity: "\(CarrierFlow.versionEntity):\(flow.name)", maxPerRun: 500, now: context.now
             ) { order, externalID in
                 // The admin API finds a channel order by its number through this binding.
                 let known = StoreEffect.bind(
@@ -63,6 +63,7 @@ public struct ShippingPollJob: FlowJobHandler {
                 return [known, .enqueue(try CarrierShipJob.job(flow: flow, order: order, isReturn: isReturn, now: context.now))]
             }
             effects += scanned
+            if more { effects.append(.enqueue(flow.syncJob())) }
             effects.append(
                 .log(
                     EventRecord(
@@ -265,7 +266,7 @@ extension FlowKind {
         source: [[.orderFeed], [.orderShipmentSink]], target: [[.shipmentSink], [.carrierLabels], [.carrierTracking]],
         defaultSchedule: "* * * * *", lane: .realTime, wokenByWebhook: true,
         options: [
-            .overlapSeconds, .exportStatuses, .notes,
+            .overlapSeconds, .recheckSeconds, .exportStatuses, .notes,
             FlowOption("returnStatuses", default: "[returned, refunded]", help: "channel order statuses that send the goods back") {
                 value, flow throws(FlowOption.Problem) in flow.returnStatuses = try value.statuses()
             },

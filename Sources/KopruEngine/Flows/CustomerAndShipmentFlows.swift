@@ -3,8 +3,8 @@ import KopruConnectors
 import KopruCore
 import KopruStore
 
-/// `sync.customers`: new channel customers since the stored position (rewound by the overlap)
-/// become `customer.export` jobs, once each.
+/// `sync.customers`: new channel customers since the stored position (and the overlap window's
+/// recheck: `FeedScan`) become `customer.export` jobs, once each.
 public struct CustomerPollJob: FlowJobHandler {
     public let kind = "sync.customers"
     let environment: FlowEnvironment
@@ -18,13 +18,9 @@ public struct CustomerPollJob: FlowJobHandler {
         var effects: [StoreEffect] = []
         for flow in environment.catalog.flows(.customers, from: context.job.connection, request: request) {
             let feed = try await environment.connectors.resolve(flow.source, as: (any CustomerFeed).self)
-            let (_, high, start) = try await environment.feedStart(flow, full: request.isFull)
-            var position = start
-            var newest = high
-            var count = 0
-            while count < 5_000 {
-                let page = try await feed.customers(after: position, limit: 100)
-                guard let last = page.last else { break }
+            let (cursors, _, more) = try await environment.scanFeed(
+                flow, full: request.isFull, maxPerRun: 500, now: context.now, read: { try await feed.customers(after: $0, limit: $1) }
+            ) { page in
                 for item in page {
                     let payload = CustomerExportJob.Payload(
                         flow: flow.name, reference: "\(flow.source.rawValue)-\(item.externalID)", profile: item.record)
@@ -34,12 +30,9 @@ public struct CustomerPollJob: FlowJobHandler {
                                 kind: CustomerExportJob.kind, idempotencyKey: "\(flow.name):\(item.externalID)", json: payload,
                                 connection: flow.target)))
                 }
-                count += page.count
-                position = last.position
-                newest = max(newest, last.position)
             }
-            effects.append(
-                .setCursor(SyncCursor(connection: flow.source, name: flow.cursorName, value: newest.cursorValue, updatedAt: context.now)))
+            effects += cursors
+            if more { effects.append(.enqueue(flow.syncJob())) }
         }
         return .done(effects)
     }
@@ -216,7 +209,7 @@ extension FlowKind {
     public static let customers = FlowKind(
         id: "customers", summary: "new channel customers → ERP customers",
         source: [[.customerFeed]], target: [[.customerSink]], defaultSchedule: "*/5 * * * *", lane: .realTime, wokenByWebhook: true,
-        options: [.overlapSeconds]
+        options: [.overlapSeconds, .recheckSeconds]
     ) { environment, retryPolicy in [CustomerPollJob(environment), CustomerExportJob(environment, retryPolicy: retryPolicy)] }
 
     /// ERP "shipped" → channel shipment with its tracking number.

@@ -13,8 +13,10 @@ public struct FlowDefinition: Hashable, Sendable {
     public var kind: Kind
     public var source: ConnectionID
     public var target: ConnectionID
-    /// How far back each poll re-reads, for rows committed late with an older `updated_at`.
+    /// How far back a recheck re-reads, for rows committed late with an older `updated_at`.
     public var overlap: Duration
+    /// How often the overlap window is re-read (`FeedScan`); zero: on every pass.
+    public var recheckInterval: Duration
     /// Channel order statuses that are exported (default: paid/confirmed only).
     public var exportStatuses: Set<OrderStatus>
     /// Write a note on the channel order after export and after final failure.
@@ -39,6 +41,7 @@ public struct FlowDefinition: Hashable, Sendable {
 
     public init(
         name: String, kind: Kind, source: ConnectionID, target: ConnectionID, overlap: Duration = .seconds(300),
+        recheckInterval: Duration = .seconds(60),
         exportStatuses: Set<OrderStatus> = [.accepted], notes: Bool = true, bulkPollInterval: Duration = .seconds(10),
         bulkMaxPolls: Int = 60, buffer: Int = 0, skuMap: [String: String] = [:], priceRule: PriceRule = .identity,
         returnStatuses: Set<OrderStatus> = [.returned, .refunded], trackingPollInterval: Duration = .seconds(900),
@@ -56,6 +59,7 @@ public struct FlowDefinition: Hashable, Sendable {
         self.source = source
         self.target = target
         self.overlap = overlap
+        self.recheckInterval = recheckInterval
         self.exportStatuses = exportStatuses
         self.notes = notes
         self.bulkPollInterval = bulkPollInterval
@@ -123,9 +127,10 @@ public struct FlowCatalog: Sendable {
     }
 
     /// A webhook from a connection that feeds order flows makes those flows poll now: the
-    /// webhook is a hint, the poll is the truth.
+    /// webhook is a hint, the poll is the truth. The poll goes before the other webhooks'
+    /// jobs (10): in a burst it would otherwise wait for all of them, moving no order.
     public func jobs(afterWebhookFrom connection: ConnectionID) -> [NewJob] {
-        flows.filter { $0.source == connection && $0.kind.wokenByWebhook }.map { $0.syncJob(priority: 8) }
+        flows.filter { $0.source == connection && $0.kind.wokenByWebhook }.map { $0.syncJob(priority: 11) }
     }
 }
 
@@ -178,16 +183,6 @@ public struct FlowEnvironment: Sendable {
         self.catalog = catalog
         self.connectors = connectors
         self.store = store
-    }
-
-    /// Where a feed poll starts: the stored position rewound by the flow's overlap (rows that
-    /// commit late carry an older `updated_at`), or the beginning for a full run. `high` is the
-    /// stored position itself, which the poll's cursor never moves below.
-    func feedStart(_ flow: FlowDefinition, full: Bool) async throws -> (stored: FeedPosition?, high: FeedPosition, start: FeedPosition) {
-        let stored = try await store.cursor(connection: flow.source, name: flow.cursorName).flatMap { FeedPosition(cursorValue: $0.value) }
-        let high = full ? FeedPosition.beginning : (stored ?? .beginning)
-        let start = high == .beginning ? high : FeedPosition(updatedAt: high.updatedAt.addingTimeInterval(-flow.overlap.seconds), id: 0)
-        return (stored, high, start)
     }
 }
 

@@ -128,8 +128,13 @@ extension FlowOption.Value {
 /// Options several kinds share, written once.
 extension FlowOption {
     public static let overlapSeconds = FlowOption(
-        "overlapSeconds", default: "300", help: "how far back each poll re-reads, for rows committed late"
+        "overlapSeconds", default: "300", help: "how far back a recheck re-reads, for rows committed late"
     ) { value, flow throws(Problem) in flow.overlap = .seconds(try value.integer(atLeast: 0)) }
+
+    public static let recheckSeconds = FlowOption(
+        "recheckSeconds", default: "60",
+        help: "how often the overlap window is re-read (0: every poll; a burst then re-reads itself on every poll)"
+    ) { value, flow throws(Problem) in flow.recheckInterval = .seconds(try value.integer(atLeast: 0)) }
 
     public static let exportStatuses = FlowOption(
         "exportStatuses", default: "[accepted]", help: "channel order statuses that are sent on"

@@ -3,8 +3,8 @@ import KopruConnectors
 import KopruCore
 import KopruStore
 
-/// `sync.orders`: reads the channel's order feed from the stored position, rewound by the flow's
-/// overlap, and enqueues one `order.export` per new exportable order — with the position, the
+/// `sync.orders`: reads the channel's order feed from the stored position (and, now and then,
+/// the overlap window behind it: `FeedScan`), and enqueues one `order.export` per new exportable order — with the position, the
 /// versions seen and the bindings, all in the job's completion transaction. Webhook + poll +
 /// overlap can meet the same order many times; its export is enqueued once (idempotency key)
 /// and an unchanged version is skipped (stored version). An exported order holds its units
@@ -12,10 +12,12 @@ import KopruStore
 public struct OrderPollJob: FlowJobHandler {
     public let kind = "sync.orders"
     let environment: FlowEnvironment
-    /// Most orders one run reads; the next run continues from there.
+    /// Most new orders one run reads; a run that reads this many enqueues the next, which
+    /// continues from there. The exports a run finds wait for its commit, so in a burst a
+    /// smaller run starts them sooner (5,000 kept the first order waiting for 50 pages).
     let maxPerRun: Int
 
-    public init(_ environment: FlowEnvironment, maxPerRun: Int = 5_000) {
+    public init(_ environment: FlowEnvironment, maxPerRun: Int = 500) {
         self.environment = environment
         self.maxPerRun = maxPerRun
     }
@@ -33,7 +35,7 @@ public struct OrderPollJob: FlowJobHandler {
 
     func poll(_ flow: FlowDefinition, full: Bool, context: JobContext) async throws -> [StoreEffect] {
         var exported = 0
-        let (effects, seen) = try await environment.scanOrders(
+        let (effects, seen, more) = try await environment.scanOrders(
             flow, full: full, versionEntity: Self.versionEntity, maxPerRun: maxPerRun, now: context.now
         ) { order, externalID in
             var effects: [StoreEffect] = [
@@ -48,7 +50,7 @@ public struct OrderPollJob: FlowJobHandler {
             exported += 1
             return effects
         }
-        return effects + [
+        return effects + (more ? [.enqueue(flow.syncJob())] : []) + [
             .log(
                 EventRecord(
                     at: context.now, level: .info, kind: "sync_run", connection: flow.source, subject: "flow:\(flow.name)",
@@ -59,24 +61,19 @@ public struct OrderPollJob: FlowJobHandler {
 }
 
 extension FlowEnvironment {
-    /// Reads a flow's order feed from its stored position (rewound by the overlap) and hands each
+    /// Reads a pass of a flow's order feed (`scanFeed`) and hands each
     /// order whose version this flow has not seen to `handle`, which says what to record. The
     /// versions seen and the new position are committed with the handler's effects, so webhook +
     /// poll + overlap meet an order many times and act on each version once.
     func scanOrders(
         _ flow: FlowDefinition, full: Bool, versionEntity: String, maxPerRun: Int, now: Date,
         handle: (Order, String) throws -> [StoreEffect]
-    ) async throws -> (effects: [StoreEffect], seen: Int) {
+    ) async throws -> (effects: [StoreEffect], seen: Int, more: Bool) {
         let feed = try await connectors.resolve(flow.source, as: (any OrderFeed).self)
-        let (stored, high, start) = try await feedStart(flow, full: full)
-        var position = start
-        var newest = high
         var effects: [StoreEffect] = []
-        var seen = 0
-        while seen < maxPerRun {
-            let page = try await feed.orders(after: position, limit: 100)
-            guard let last = page.last else { break }
-            seen += page.count
+        let (cursors, seen, more) = try await scanFeed(
+            flow, full: full, maxPerRun: maxPerRun, now: now, read: { try await feed.orders(after: $0, limit: $1) }
+        ) { page in
             let versions = try await store.snapshots(connection: flow.source, entity: versionEntity, keys: page.map(\.externalID))
             var snapshots: [SnapshotEntry] = []
             for item in page where versions[item.externalID] != item.version {
@@ -85,13 +82,8 @@ extension FlowEnvironment {
                 effects += try handle(item.record, item.externalID)
             }
             if !snapshots.isEmpty { effects.append(.putSnapshots(snapshots)) }
-            position = last.position
-            newest = max(newest, last.position)
         }
-        if newest != high || stored == nil {
-            effects.append(.setCursor(SyncCursor(connection: flow.source, name: flow.cursorName, value: newest.cursorValue, updatedAt: now)))
-        }
-        return (effects, seen)
+        return (effects + cursors, seen, more)
     }
 }
 
@@ -214,7 +206,7 @@ extension FlowKind {
     public static let orders = FlowKind(
         id: "orders", summary: "channel orders → ERP orders, with a note back on the channel order",
         source: [[.orderFeed]], target: [[.orderSink]], defaultSchedule: "* * * * *", lane: .realTime, wokenByWebhook: true,
-        options: [.overlapSeconds, .exportStatuses, .notes]
+        options: [.overlapSeconds, .recheckSeconds, .exportStatuses, .notes]
     ) { environment, retryPolicy in
         [
             OrderPollJob(environment), OrderExportJob(environment, retryPolicy: retryPolicy),
