@@ -125,11 +125,17 @@ package enum Runtime {
     package static func flowSchedules(_ configuration: HubConfiguration) throws -> [Schedule] {
         let catalog = try flowCatalog(configuration)
         return try zip(configuration.flows, catalog.flows).map { entry, flow in
-            let payload = try JSONEncoder.kopru.encode(SyncRequest(flow: entry.kind, mode: "delta", name: entry.name))
-            return .job(
-                name: "flow:\(entry.name)", cron: try CronExpression(entry.schedule ?? flow.kind.defaultSchedule),
-                timeZone: TimeZone(identifier: entry.timeZone)!, kind: flow.syncKind, payload: payload, connection: flow.source,
-                priority: flow.kind.lane.syncPriority)
+            // The flow's own sync job (its ordering and coalescing keys): a scheduled pass waits
+            // for a running webhook pass instead of reading the same feed beside it.
+            let name = "flow:\(entry.name)"
+            return Schedule(
+                name: name, cron: try CronExpression(entry.schedule ?? flow.kind.defaultSchedule),
+                timeZone: TimeZone(identifier: entry.timeZone)!
+            ) { slot in
+                var job = flow.syncJob()
+                job.idempotencyKey = "schedule:\(name)@\(slot.millisecondsSince1970)"
+                return job
+            }
         }
     }
 

@@ -106,14 +106,26 @@ struct SyncCommand: AsyncParsableCommand {
         }
     }
 
+    /// Until the flow's passes are done: a pass that stopped at its budget enqueued the next
+    /// (and a later request may have replaced a waiting one), so the chain is followed through
+    /// the flow's ordering key until no pass of it waits or runs.
     private func followJob(_ definition: FlowDefinition, job: JobID, store: any Store) async throws -> Bool {
+        var job = job
+        var passes = 0
         while true {
             guard let state = try await store.job(job) else { return false }
             switch state.status {
-            case .succeeded:
+            case .succeeded, .superseded:
+                if state.status == .succeeded { passes += 1 }
+                let next = try await store.jobs(JobFilter(statuses: [.pending, .running], kind: definition.syncKind, limit: 100))
+                    .first { $0.orderingKey == definition.syncJob().orderingKey }
+                if let next {
+                    job = next.id
+                    continue
+                }
                 let events = try await store.events(EventFilter(kind: "sync_run", limit: 20))
                 let line = events.first { $0.subject == "flow:\(definition.name)" }?.message ?? "done"
-                say("\(definition.name): \(line)")
+                say("\(definition.name): \(line)\(passes > 1 ? " (last of \(passes) passes)" : "")")
                 return true
             case .dead:
                 say("\(definition.name): the sync failed: \(state.lastError ?? "no reason recorded")")

@@ -17,14 +17,28 @@ import Testing
     }
 
     /// One pass over `rows` (sorted by position), committing its cursors; the ids it read.
-    func pass(_ rows: [FeedItem<Int>], at now: Date) async throws -> [Int] {
+    func pass(_ rows: [FeedItem<Int>], at now: Date, maxPerRun: Int = 5_000) async throws -> [Int] {
+        try await passAndNext(rows, at: now, maxPerRun: maxPerRun).read
+    }
+
+    /// The same, with whether the pass asked for the next to follow at once, and its warnings.
+    func passAndNext(_ rows: [FeedItem<Int>], at now: Date, maxPerRun: Int = 5_000) async throws -> (
+        read: [Int], more: Bool, warnings: [String]
+    ) {
         var taken: [Int] = []
-        let (cursors, _, _) = try await environment.scanFeed(
-            flow, full: false, maxPerRun: 5_000, now: now,
+        let (effects, _, more) = try await environment.scanFeed(
+            flow, full: false, maxPerRun: maxPerRun, now: now,
             read: { position, limit in Array(rows.filter { $0.position > position }.prefix(limit)) }
         ) { page in taken += page.map(\.record) }
-        for case .setCursor(let cursor) in cursors { try await store.setCursor(cursor) }
-        return taken
+        var warnings: [String] = []
+        for effect in effects {
+            switch effect {
+            case .setCursor(let cursor): try await store.setCursor(cursor)
+            case .log(let event) where event.level == .warning: warnings.append(event.message)
+            default: break
+            }
+        }
+        return (taken, more, warnings)
     }
 
     static func rows(_ ids: ClosedRange<Int>, at second: Date) -> [FeedItem<Int>] {
@@ -43,8 +57,10 @@ import Testing
         // does, 1,000 rows of the window a pass.
         var found: Set<Int> = []
         for (index, share) in [1_000, 1_000, 500].enumerated() {
-            let read = try await pass(all, at: start.addingTimeInterval(Double(index + 1)))
+            let (read, more, _) = try await passAndNext(all, at: start.addingTimeInterval(Double(index + 1)))
             #expect(read.count == share)
+            // An unfinished round asks for the next pass at once, not at the next schedule.
+            #expect(more == (index < 2))
             found.formUnion(read.filter { $0 % 7 == 0 })
         }
         #expect(found.count == 2_500 / 7)
@@ -53,6 +69,38 @@ import Testing
         #expect(try await pass(more, at: start.addingTimeInterval(30)) == Array(2_501...2_510))
         #expect(try await pass(more, at: start.addingTimeInterval(50)).isEmpty)
         #expect(try await pass(more, at: start.addingTimeInterval(62)).count == 1_000)
+    }
+
+    @Test func aPassStopsAtItsBudgetAndAsksForTheNextWhichGoesOn() async throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let rows = Self.rows(1...1_250, at: now.addingTimeInterval(-5))
+        var read: [Int] = []
+        var passes = 0
+        var more = true
+        while more {
+            let pass = try await passAndNext(rows, at: now, maxPerRun: 500)
+            read += pass.read
+            more = pass.more
+            passes += 1
+        }
+        // 500 new rows a pass (the second also re-reads the first 500 as its recheck round).
+        #expect(passes == 3)
+        #expect(Set(read) == Set(1...1_250))
+    }
+
+    @Test func aRoundTheWindowOutranSaysWhichRowsItDidNotReRead() async throws {
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let old = Self.rows(1...2_500, at: start.addingTimeInterval(-400))
+        #expect(try await pass(old, at: start).count == 2_500)
+        #expect(try await pass(old, at: start.addingTimeInterval(1)).count == 1_000)
+        let all = old + Self.rows(2_501...2_510, at: start.addingTimeInterval(-50))
+        #expect(try await pass(all, at: start.addingTimeInterval(2)).count == 10 + 1_000)
+        // The position moved 350 s on: the window (300 s) now starts past where the round was.
+        let next = try await passAndNext(all, at: start.addingTimeInterval(3))
+        #expect(next.read == Array(2_501...2_510))
+        #expect(next.more == false)
+        #expect(next.warnings.count == 1)
+        #expect(next.warnings.first?.contains("were not re-read") == true)
     }
 
     @Test func aFullPassReadsFromTheBeginningWithoutARecheck() async throws {

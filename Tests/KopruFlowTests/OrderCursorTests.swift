@@ -33,16 +33,17 @@ import Testing
         let visible = count - late.count
         #expect(hub.erp.orders.count == visible)
         // A recheck round over the window finds nothing new.
-        let roundBegan = ContinuousClock.now
         try await pass()
         #expect(hub.erp.orders.count == visible)
+        let round = try await hub.store.cursor(connection: FlowHarness.shop, name: "recheck:orders")
+        let began = try #require(round.flatMap { Int64($0.value) }.map { Date(millisecondsSince1970: $0) })
 
         // The late rows commit with the second the poll has already passed, and lower ids than
         // rows it has seen: only a recheck of the window finds them, and none is due yet.
         for id in late { hub.magento.commit(entityID: id) }
         try await pass()
         #expect(hub.erp.orders.count == visible, "a poll re-read the window before its recheck was due")
-        try await Task.sleep(until: roundBegan + interval + .milliseconds(200))
+        try await Task.sleep(for: .seconds(max(0, began.addingTimeInterval(interval.seconds + 0.2).timeIntervalSinceNow)))
         try await pass()
         let documents = hub.erp.documentsPerOrder
         #expect(documents.count == count)
@@ -51,6 +52,19 @@ import Testing
         // Pages were keyset pages of 40 on page 1: the repeated-last-page habit never came up.
         let lists = hub.magento.sandbox.ledger.entries(route: "orders.list")
         #expect(lists.allSatisfy { $0.rawQuery.contains("searchCriteria%5BcurrentPage%5D=1") })
+    }
+
+    /// More orders than one pass reads (500) are exported after one request: each pass that
+    /// stops at its budget enqueues the next.
+    @Test func oneSyncOfMoreOrdersThanAPassReadsExportsThemAll() async throws {
+        let hub = try await FlowHarness()
+        defer { Task { await hub.shutdown() } }
+        hub.catalogue(2)
+        for index in 1...1_200 { hub.magento.placeOrder(FlowHarness.order(index)) }
+        try await hub.sync("orders")
+        try await hub.run(until: "every order exported") { try await hub.unfinished() == 0 }
+        #expect(hub.erp.documentsPerOrder.count == 1_200)
+        #expect(try await hub.jobs(kind: "sync.orders", status: .succeeded).count >= 3)
     }
 
     /// A burst polled pass after pass reads each order about once: the window behind the

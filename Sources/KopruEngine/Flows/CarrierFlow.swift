@@ -63,7 +63,7 @@ public struct ShippingPollJob: FlowJobHandler {
                 return [known, .enqueue(try CarrierShipJob.job(flow: flow, order: order, isReturn: isReturn, now: context.now))]
             }
             effects += scanned
-            if more { effects.append(.enqueue(flow.syncJob())) }
+            if more { effects.append(.enqueue(flow.syncJob(priority: context.job.priority))) }
             effects.append(
                 .log(
                     EventRecord(

@@ -32,7 +32,7 @@ public struct CustomerPollJob: FlowJobHandler {
                 }
             }
             effects += cursors
-            if more { effects.append(.enqueue(flow.syncJob())) }
+            if more { effects.append(.enqueue(flow.syncJob(priority: context.job.priority))) }
         }
         return .done(effects)
     }

@@ -15,7 +15,8 @@ import KopruStore
 struct FeedScan {
     /// The stored position; nil before the first pass.
     var stored: FeedPosition?
-    /// Where new rows start (the beginning for a full pass), which the cursor never moves below.
+    /// Where new rows start. A delta pass never moves the cursor below it; a full pass starts
+    /// at the beginning, and moves the cursor back to where it stopped.
     var high: FeedPosition
     /// This pass's part of a recheck round, if one is due.
     var recheck: Recheck?
@@ -24,19 +25,23 @@ struct FeedScan {
         /// When the round began; the next one is due `recheckInterval` after that.
         var began: Date
         var from: FeedPosition
+        /// Where an unfinished round had got to, when the window has since moved past it: the
+        /// rows between were not re-read (a round slower than the window moves).
+        var skippedFrom: FeedPosition?
     }
 
     /// Rows a pass re-reads at most: a pass also carries new orders, which should not wait long.
     static let recheckBudget = 1_000
 
-    static func recheckCursorName(_ flow: FlowDefinition) -> String { "\(flow.cursorName):recheck" }
+    /// Beside the flow's own cursor (`flow:<name>`), under a prefix no flow's cursor has.
+    static func recheckCursorName(_ flow: FlowDefinition) -> String { "recheck:\(flow.name)" }
 }
 
 extension FlowEnvironment {
     /// Reads one pass of `flow`'s feed: the rows after the stored position (up to `maxPerRun`),
     /// then the recheck round's share, each page handed to `take`. Returns the cursor effects
-    /// to commit with `take`'s, how many rows were read, and whether new rows were left for the
-    /// next pass (the budget ran out first).
+    /// to commit with `take`'s, how many rows were read, and whether the next pass should
+    /// follow at once: new rows left (the budget ran out first) or a round unfinished.
     func scanFeed<Record: Sendable>(
         _ flow: FlowDefinition, full: Bool, maxPerRun: Int, now: Date,
         read: @Sendable (FeedPosition, Int) async throws -> [FeedItem<Record>],
@@ -66,8 +71,7 @@ extension FlowEnvironment {
         if newest != scan.high || scan.stored == nil {
             cursors.append(.setCursor(SyncCursor(connection: flow.source, name: flow.cursorName, value: newest.cursorValue, updatedAt: now)))
         }
-        let more = seen >= maxPerRun
-        guard let recheck = scan.recheck else { return (cursors, seen, more) }
+        guard let recheck = scan.recheck else { return (cursors, seen, seen >= maxPerRun) }
         // The round reads up to the position this pass started from: the rows after it were new.
         var reread = 0
         position = recheck.from
@@ -85,7 +89,16 @@ extension FlowEnvironment {
         let state = finished ? RecheckState(began: recheck.began) : RecheckState(began: recheck.began, at: position)
         cursors.append(
             .setCursor(SyncCursor(connection: flow.source, name: FeedScan.recheckCursorName(flow), value: state.cursorValue, updatedAt: now)))
-        return (cursors, seen + reread, more)
+        if let skipped = recheck.skippedFrom {
+            cursors.append(
+                .log(
+                    EventRecord(
+                        at: now, level: .warning, kind: "sync_run", connection: flow.source, subject: "flow:\(flow.name)",
+                        message:
+                            "the overlap window moved past an unfinished recheck: rows from \(skipped.cursorValue) to \(recheck.from.cursorValue) were not re-read (raise overlapSeconds)",
+                        details: ["flow": flow.name, "from": skipped.cursorValue, "to": recheck.from.cursorValue])))
+        }
+        return (cursors, seen + reread, seen >= maxPerRun || !finished)
     }
 
     /// Where this pass reads: new rows from the stored position (the beginning for a full pass),
@@ -100,7 +113,7 @@ extension FlowEnvironment {
         var scan = FeedScan(stored: stored, high: stored)
         if let state, let at = state.at {
             // A round under way goes on; rows that left the window meanwhile are past help.
-            scan.recheck = FeedScan.Recheck(began: state.began, from: max(at, windowStart))
+            scan.recheck = FeedScan.Recheck(began: state.began, from: max(at, windowStart), skippedFrom: at < windowStart ? at : nil)
         } else if state.map({ now.timeIntervalSince($0.began) >= flow.recheckInterval.seconds }) ?? true {
             scan.recheck = FeedScan.Recheck(began: now, from: windowStart)
         }

@@ -50,7 +50,8 @@ public struct OrderPollJob: FlowJobHandler {
             exported += 1
             return effects
         }
-        return effects + (more ? [.enqueue(flow.syncJob())] : []) + [
+        // The next pass keeps this one's priority: a webhook's pass goes before webhook jobs.
+        return effects + (more ? [.enqueue(flow.syncJob(priority: context.job.priority))] : []) + [
             .log(
                 EventRecord(
                     at: context.now, level: .info, kind: "sync_run", connection: flow.source, subject: "flow:\(flow.name)",
