@@ -52,8 +52,11 @@ public final class MemoryStore: Store {
         let uniqueKey = "\(new.kind)\u{0}\(new.idempotencyKey)"
         if let existing = state.idempotencyKeys[uniqueKey] { return EnqueueResult(id: existing, inserted: false) }
         var superseded: [JobID] = []
+        // The same work asked for again runs as urgently as the most urgent of the requests.
+        var priority = new.priority
         if let key = new.coalescingKey {
             for (id, job) in state.jobs where job.kind == new.kind && job.coalescingKey == key && job.status == .pending {
+                priority = max(priority, job.priority)
                 state.jobs[id]!.status = .superseded
                 state.jobs[id]!.finishedAt = now
                 state.jobs[id]!.updatedAt = now
@@ -65,7 +68,7 @@ public final class MemoryStore: Store {
         state.nextJobID += 1
         state.idempotencyKeys[uniqueKey] = id
         state.jobs[id] = Job(
-            id: id, kind: new.kind, idempotencyKey: new.idempotencyKey, payload: new.payload, priority: new.priority,
+            id: id, kind: new.kind, idempotencyKey: new.idempotencyKey, payload: new.payload, priority: priority,
             runAt: (new.runAt ?? now).storePrecision, orderingKey: new.orderingKey, coalescingKey: new.coalescingKey,
             connection: new.connection, status: .pending, attempts: 0, lastError: nil, leaseOwner: nil,
             leaseExpiresAt: nil, createdAt: now, updatedAt: now, finishedAt: nil)

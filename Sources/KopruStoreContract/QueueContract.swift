@@ -94,6 +94,15 @@ extension StoreContract {
             try expectEqual(
                 try await store.jobs(JobFilter(statuses: [.pending])).count, 0, "no pending duplicates for the key")
         },
+        ContractCase(name: "coalescing key: the job that replaces others keeps the highest priority of them") { store in
+            let urgent = try await store.enqueue([job("pass-1", priority: 11, coalescing: "flow")], now: t0)[0]
+            let later = try await store.enqueue([job("pass-2", priority: 5, coalescing: "flow")], now: t0)[0]
+            try expectEqual(later.superseded, [urgent.id], "the urgent request was replaced")
+            try expectEqual(try await store.job(later.id)?.priority, 11, "its urgency was not")
+            let other = try await store.enqueue([job("other", priority: 8)], now: t0)[0]
+            try expectEqual(keys(try await claim(store, limit: 1)), ["pass-2"], "it still goes before priority 8")
+            try expectEqual(try await store.job(other.id)?.status, .pending, "which waits")
+        },
         ContractCase(name: "lease expiry: a crashed worker's job is claimed again and the attempt counts") { store in
             let id = try await store.enqueue([job("j")], now: t0)[0].id
             let first = try await claim(store, lease: 30)

@@ -77,21 +77,27 @@ extension PostgresStore: JobQueueStore {
                 return EnqueueResult(id: existing, inserted: false)
             }
             var superseded: [JobID] = []
+            // The same work asked for again runs as urgently as the most urgent of the requests.
+            var priority = job.priority
             if let key = job.coalescingKey {
-                superseded = try await connection.query(
+                let rows = try await connection.query(
                     """
                     UPDATE jobs SET status = 'superseded', finished_at = \(now), updated_at = \(now),
                         last_error = 'superseded by a newer job with the same coalescing key'
-                    WHERE kind = \(job.kind) AND coalescing_key = \(key) AND status = 'pending' RETURNING id
-                    """, logger: logger
-                ).all(decoding: Int64.self).sorted()
+                    WHERE kind = \(job.kind) AND coalescing_key = \(key) AND status = 'pending' RETURNING id, priority
+                    """, logger: logger)
+                for try await (id, replaced) in rows.decode((Int64, Int).self) {
+                    superseded.append(id)
+                    priority = max(priority, replaced)
+                }
+                superseded.sort()
             }
             let runAt = (job.runAt.map { $0.millisecondsSince1970 }) ?? now
             if let id = try await connection.query(
                 """
                 INSERT INTO jobs (kind, idempotency_key, payload, priority, run_at, ordering_key, coalescing_key,
                                   connection_id, status, created_at, updated_at)
-                VALUES (\(job.kind), \(job.idempotencyKey), \(job.payload), \(job.priority), \(runAt), \(job.orderingKey),
+                VALUES (\(job.kind), \(job.idempotencyKey), \(job.payload), \(priority), \(runAt), \(job.orderingKey),
                         \(job.coalescingKey), \(job.connection?.rawValue), 'pending', \(now), \(now))
                 ON CONFLICT DO NOTHING RETURNING id
                 """, logger: logger

@@ -22,16 +22,19 @@ extension SQLiteStore: JobQueueStore {
             return EnqueueResult(id: existing, inserted: false)
         }
         var superseded: [JobID] = []
+        // The same work asked for again runs as urgently as the most urgent of the requests.
+        var priority = job.priority
         if let key = job.coalescingKey {
-            superseded = try Int64.fetchAll(
+            let rows = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
                         UPDATE jobs SET status = 'superseded', finished_at = ?, updated_at = ?,
                             last_error = 'superseded by a newer job with the same coalescing key'
-                        WHERE kind = ? AND coalescing_key = ? AND status = 'pending' RETURNING id
+                        WHERE kind = ? AND coalescing_key = ? AND status = 'pending' RETURNING id, priority
                         """),
-                arguments: [now.ms, now.ms, job.kind, key]
-            ).sorted()
+                arguments: [now.ms, now.ms, job.kind, key])
+            superseded = rows.map { $0[0] as Int64 }.sorted()
+            priority = rows.map { $0[1] as Int }.reduce(priority, max)
         }
         try db.cachedStatement(
             sql: """
@@ -40,7 +43,7 @@ extension SQLiteStore: JobQueueStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
                 """
         ).execute(arguments: [
-            job.kind, job.idempotencyKey, job.payload, job.priority, (job.runAt ?? now).ms, job.orderingKey,
+            job.kind, job.idempotencyKey, job.payload, priority, (job.runAt ?? now).ms, job.orderingKey,
             job.coalescingKey, job.connection?.rawValue, now.ms, now.ms,
         ])
         return EnqueueResult(id: db.lastInsertedRowID, inserted: true, superseded: superseded)
