@@ -52,11 +52,7 @@ struct Bench: AsyncParsableCommand {
             guard jobs > 0, runs > 0, concurrency > 0, claimBatch > 0, enqueueBatch > 0, singleEnqueues >= 0 else {
                 throw ValidationError("counts must be positive")
             }
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = .error
-                return handler
-            }
+            quietBenchLogging()
             if !processes.isEmpty { return try await runProcesses() }
             if store != nil { throw ValidationError("--store goes with --processes") }
             var results: [Run] = []

@@ -52,11 +52,7 @@ extension Bench {
         }
 
         func run() async throws {
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = .error
-                return handler
-            }
+            quietBenchLogging()
             var results: [OrderBenchRun] = []
             for index in 1...runs {
                 let result = try await OrderBench(options: self).run()
@@ -148,7 +144,7 @@ private struct OrderBench {
         environment["KOPRU_HTTP_PORT"] = "\(port)"
         environment["KOPRU_LOG_LEVEL"] = options.hubLog == nil ? "error" : "info"
         let log = try options.hubLog.map { path -> FileHandle in
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             handle.seekToEndOfFile()
             return handle
@@ -166,7 +162,7 @@ private struct OrderBench {
             child.standardError = log ?? FileHandle.standardError
             try child.run()
             children.append(child)
-            if index == 0 { try await waitUntilReady("http://127.0.0.1:\(port)") }
+            if index == 0 { try await waitUntilHubReady("http://127.0.0.1:\(port)", child: child) }
         }
 
         var clientConfiguration = HTTPClient.Configuration()
@@ -275,21 +271,6 @@ private struct OrderBench {
             try await Task.sleep(for: .milliseconds(20))
         }
         return false
-    }
-
-    private func waitUntilReady(_ base: String) async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        defer { _ = client.shutdown() }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if let response = try? await client.execute(HTTPClientRequest(url: "\(base)/readyz"), timeout: .seconds(1)),
-                response.status == .ok
-            {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw BenchError(description: "the hub did not become ready within 60 s")
     }
 }
 

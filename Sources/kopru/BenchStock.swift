@@ -62,11 +62,7 @@ extension Bench {
         }
 
         func run() async throws {
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = .error
-                return handler
-            }
+            quietBenchLogging()
             if serveSandboxes { return try await StockBenchChild.serve(skus: skus) }
             let placement: StockBenchWorld.Placement =
                 sandboxes == "in-process"

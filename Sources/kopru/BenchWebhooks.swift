@@ -71,11 +71,7 @@ extension Bench {
         }
 
         func run() async throws {
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = .error
-                return handler
-            }
+            quietBenchLogging()
             var results: [Run] = []
             for _ in 0..<runs { results.append(try await once()) }
             let sorted = results.sorted { $0.perSecond < $1.perSecond }
@@ -244,7 +240,7 @@ struct BenchHub {
         child.standardOutput = FileHandle.nullDevice
         try child.run()
         do {
-            try await hub.waitUntilReady()
+            try await waitUntilHubReady(hub.base, child: hub.child)
         } catch {
             hub.kill()
             throw error
@@ -312,31 +308,6 @@ struct BenchHub {
             stored: load.acknowledged, perSecond: Double(load.acknowledged) / load.seconds, p50: load.p50, p99: load.p99,
             store: store.summary, hubCPUMicroseconds: load.hubCPUMicroseconds / Double(max(1, load.acknowledged)),
             generatorCPUMicroseconds: load.generatorCPUMicroseconds / Double(max(1, load.acknowledged)))
-    }
-
-    private func waitUntilReady() async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        do {
-            try await waitUntilReady(client)
-            try await client.shutdown()
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-    }
-
-    private func waitUntilReady(_ client: HTTPClient) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            guard child.isRunning else { throw BenchError(description: "kopru serve exited with status \(child.terminationStatus)") }
-            if let response = try? await client.execute(HTTPClientRequest(url: "\(base)/readyz"), timeout: .seconds(1)),
-                response.status == .ok
-            {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw BenchError(description: "the hub did not become ready within 60 s")
     }
 }
 
