@@ -315,6 +315,9 @@ package struct HubConfiguration: Equatable {
             do { _ = try RetryPolicy.from(settings: connection.settings) } catch {
                 throw Problem(key: "connections[\(index)].settings.\(error.field)", message: error.message)
             }
+            do { _ = try BreakerPolicy.from(settings: connection.settings) } catch {
+                throw Problem(key: "connections[\(index)].settings.\(error.field)", message: error.message)
+            }
         }
     }
 

@@ -13,8 +13,9 @@ package final class HubConnectors: Sendable {
     package let kinds: HubKinds
     private let transport: any HTTPTransport
     private let cache = Mutex<[Connection: any Sendable]>([:])
-    /// The shared rate budgets, once a resolver has been made for a store.
+    /// The shared rate budgets and circuit breakers, once a resolver has been made for a store.
     private let budget = Mutex<RateBudget?>(nil)
+    private let breakers = Mutex<CircuitBreakers?>(nil)
     /// Where every call is recorded in its connection's event log; its owner runs and stops it.
     private let callLog: CallLog?
 
@@ -46,14 +47,23 @@ package final class HubConnectors: Sendable {
 
     package func resolver(store: any Store) -> ConnectorResolver {
         budget.withLock { $0 = RateBudget(store: store) }
+        breakers.withLock { $0 = CircuitBreakers(store: store) }
         return ConnectorResolver(store: store) { connection in try self.connector(for: connection) }
     }
 
-    /// Every request of a connection draws from its endpoint class's shared budget.
+    /// Every request of a connection goes through its endpoint class's shared circuit, then
+    /// draws from the class's shared budget (a request the circuit holds takes no slot).
     private func transport(for connection: Connection, limits: EndpointLimits) -> any HTTPTransport {
         let transport = callLog?.recording(self.transport, for: connection.id) ?? self.transport
-        guard let budget = budget.withLock({ $0 }) else { return transport }
-        return MiddlewareTransport(transport, middleware: [RateBudgetMiddleware(budget: budget, connection: connection.id, limits: limits)])
+        guard let budget = budget.withLock({ $0 }), let breakers = breakers.withLock({ $0 }) else { return transport }
+        // Saving the connection refused a bad value; a hand-edited store keeps the defaults.
+        let policy = (try? BreakerPolicy.from(settings: connection.settings)) ?? BreakerPolicy()
+        return MiddlewareTransport(
+            transport,
+            middleware: [
+                CircuitBreakerMiddleware(breakers: breakers, connection: connection.id, limits: limits, policy: policy),
+                RateBudgetMiddleware(budget: budget, connection: connection.id, limits: limits),
+            ])
     }
 
     /// The connector's word on a connection (`ConnectionChecks`), for the admin API: on a save,

@@ -16,6 +16,9 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible {
         case authentication
         /// The target already has this record (e.g. Horoz ERR-20003): count it as done.
         case alreadyDone(reference: String?)
+        /// The target is down and the hub did not call it (its circuit is open): run again after
+        /// the delay without spending an attempt. Nothing was sent.
+        case unavailable(retryAfter: Duration)
     }
 
     public let disposition: Disposition
@@ -43,12 +46,16 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible {
         ConnectorError(.alreadyDone(reference: reference), message)
     }
 
+    public static func unavailable(_ message: String, retryAfter: Duration) -> ConnectorError {
+        ConnectorError(.unavailable(retryAfter: retryAfter), message)
+    }
+
     public var description: String { field.map { "\(message) (field: \($0))" } ?? message }
 
     /// Whether the effect may have landed although the call failed. A passing fault is read that
     /// way (a timeout, a dropped connection, a 5xx after the target saved): asking the target
     /// again costs a lookup, guessing wrong costs a double. A refusal (permanent, authentication,
-    /// rate limit) means the target did not act.
+    /// rate limit, an open circuit) means the target did not act.
     public var outcomeUnknown: Bool {
         if case .retryable = disposition { return true }
         return false

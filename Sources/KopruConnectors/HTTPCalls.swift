@@ -40,9 +40,10 @@ public enum PercentEncoding {
 }
 
 extension HTTPTransport {
-    /// Sends, turning a transport failure into a classified `ConnectorError`.
+    /// Sends, turning a transport failure into a classified `ConnectorError`. A middleware that
+    /// refused to send (a spent rate budget, an open circuit) has classified its refusal already.
     public func exchange(_ request: OutboundRequest) async throws(ConnectorError) -> InboundResponse {
-        do { return try await send(request) } catch { throw .network(error) }
+        do { return try await send(request) } catch let refused as ConnectorError { throw refused } catch { throw .network(error) }
     }
 }
 

@@ -35,6 +35,8 @@ struct FailureClassification: Sendable {
                     .critical
                 )
             case .alreadyDone: return (.succeeded, .info)
+            case .unavailable(let retryAfter):
+                return (.reschedule(at: now.addingTimeInterval(retryAfter.seconds), reason: "target down: \(error.message)"), .notice)
             }
         case let error as ValidationErrors: return (.dead(reason: "invalid: \(error)"), .error)
         case let error as ValidationError: return (.dead(reason: "invalid: \(error)"), .error)

@@ -31,6 +31,17 @@ public enum HubMetrics {
             registry.makeGauge(name: "kopru_jobs", labels: [("status", status.rawValue)]).set(Double(counts[status] ?? 0))
         }
         registry.makeGauge(name: "kopru_dead_letters").set(Double(counts[.dead] ?? 0))
+        // One series per circuit and phase, 1 for the phase it is in: `kopru_circuit_state{phase="open"} == 1`
+        // alerts on any open circuit. Keys are `<connection>:<endpoint class>`; a connection id has no colon.
+        for (key, circuit) in try await store.circuits(prefix: "") {
+            let parts = key.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            for phase in CircuitState.Phase.allCases {
+                registry.makeGauge(
+                    name: "kopru_circuit_state", labels: [("connection", parts[0]), ("endpoint", parts[1]), ("phase", phase.rawValue)]
+                ).set(Double(phase == circuit.phase ? 1 : 0))
+            }
+        }
         return registry.emitToBuffer()
     }
 }

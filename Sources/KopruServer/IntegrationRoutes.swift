@@ -27,7 +27,8 @@ struct IntegrationRoutes: Sendable {
     }
 
     private func list() async throws -> Response {
-        .json(["integrations": try await store.connections().map { ConnectionView($0) }])
+        let circuits = try await store.circuits(prefix: "")
+        return .json(["integrations": try await store.connections().map { ConnectionView($0, circuits: circuits) }])
     }
 
     private func connection(_ context: HubRequestContext) async throws -> Connection {
@@ -40,7 +41,10 @@ struct IntegrationRoutes: Sendable {
 
     private func show(_ context: HubRequestContext) async throws -> Response {
         let connection = try await connection(context)
-        return .json(ConnectionView(connection, warnings: try await warnings(connection, probe: false)))
+        return .json(
+            ConnectionView(
+                connection, warnings: try await warnings(connection, probe: false),
+                circuits: try await store.circuits(prefix: "\(connection.id.rawValue):")))
     }
 
     /// Creates or updates. Takes `{"id", "name", "active", "settings": {}, "secrets": {}}`, and
@@ -99,6 +103,9 @@ struct IntegrationRoutes: Sendable {
         }
         _ = try WebhookSettings(connection: connection, kind: type)
         do { _ = try RetryPolicy.from(settings: connection.settings) } catch {
+            throw APIError.invalid(error.message, field: "settings.\(error.field)")
+        }
+        do { _ = try BreakerPolicy.from(settings: connection.settings) } catch {
             throw APIError.invalid(error.message, field: "settings.\(error.field)")
         }
         // The configured flows through this connection must still be runnable with it.

@@ -48,9 +48,16 @@ struct ConnectionView: Encodable, Sendable {
     var webhookPath: String
     /// What the operator must know about this connection (e.g. lost answers it cannot check).
     var warnings: [String]
+    /// Its endpoint classes' circuit breakers, as every hub process shares them (only the ones
+    /// that have seen a target-down answer).
+    var circuits: [CircuitView]
 
-    init(_ connection: Connection, warnings: [String] = []) {
+    init(_ connection: Connection, warnings: [String] = [], circuits: [String: CircuitState] = [:]) {
         self.warnings = warnings
+        let prefix = "\(connection.id.rawValue):"
+        self.circuits = circuits.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }.map { key, state in
+            CircuitView(endpoint: String(key.dropFirst(prefix.count)), state)
+        }
         id = connection.id.rawValue
         type = connection.type
         name = connection.name
@@ -65,6 +72,29 @@ struct ConnectionView: Encodable, Sendable {
 /// shorter than 12 characters show no characters at all: four of eight would be half the secret.
 func mask(_ secret: String) -> String {
     secret.count >= 12 ? "********" + secret.suffix(4) : "********"
+}
+
+struct CircuitView: Encodable, Sendable {
+    var endpoint: String
+    /// `closed`, `open` or `half-open`.
+    var state: String
+    /// Target-down answers in a row (closed), or since it opened.
+    var failures: Int
+    var since: Date
+    /// Open: when the next probe may go. Half-open: until when the probe in flight holds the way.
+    var probeAt: Date?
+    var lastError: String?
+    var probes: Int
+
+    init(endpoint: String, _ circuit: CircuitState) {
+        self.endpoint = endpoint
+        state = circuit.phase.rawValue
+        failures = circuit.failures
+        since = circuit.since
+        probeAt = circuit.probeAt
+        lastError = circuit.lastError
+        probes = circuit.probes
+    }
 }
 
 struct EventView: Encodable, Sendable {

@@ -26,6 +26,7 @@ public final class MemoryStore: Store {
         var keyFingerprint: String?
         var secretBox: SecretBox
         var budgets: [String: Date] = [:]
+        var circuits: [String: CircuitState] = [:]
         /// By order, then SKU: quantity and release time.
         var reservations: [String: [String: (quantity: Int, releasedAt: Date?)]] = [:]
         var syncRuns: [String: SyncRun] = [:]
@@ -251,6 +252,24 @@ public final class MemoryStore: Store {
             if let arrival { state.budgets[key] = arrival.storePrecision }
             return result
         }
+    }
+
+    public func updateCircuit<T: Sendable>(
+        _ key: String, _ decide: @Sendable (CircuitState?) -> (state: CircuitState?, result: T)
+    ) async throws -> T {
+        state.withLock { state in
+            let (circuit, result) = decide(state.circuits[key])
+            if var circuit {
+                circuit.since = circuit.since.storePrecision
+                circuit.probeAt = circuit.probeAt?.storePrecision
+                state.circuits[key] = circuit
+            }
+            return result
+        }
+    }
+
+    public func circuits(prefix: String) async throws -> [String: CircuitState] {
+        state.withLock { $0.circuits.filter { $0.key.hasPrefix(prefix) } }
     }
 
     public func reservedQuantities(asOf: Date) async throws -> [String: Int] {

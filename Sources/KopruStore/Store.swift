@@ -112,7 +112,7 @@ public protocol LeadershipStore: Sendable {
 /// contract suite in `KopruStoreContract` holds them all to the same behaviour.
 public protocol Store: JobQueueStore, BindingStore, CursorStore, SnapshotStore, EventLogStore, ConnectionStore,
     ScheduleStore, LeadershipStore, WebhookStore, TokenStore, MasterKeyStore, RateBudgetStore, StockReservationStore,
-    SyncRunStore
+    SyncRunStore, CircuitBreakerStore
 {
     /// Brings the schema up to date.
     func migrate() async throws

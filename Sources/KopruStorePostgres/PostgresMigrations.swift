@@ -187,5 +187,20 @@ enum PostgresMigrations {
         Migration(
             name: "v5: jobs remember an uncertain outcome",
             statements: ["ALTER TABLE jobs ADD COLUMN outcome_uncertain BOOLEAN NOT NULL DEFAULT FALSE"]),
+        Migration(
+            name: "v6: circuit breakers",
+            statements: [
+                """
+                CREATE TABLE circuit_breakers (
+                    key TEXT PRIMARY KEY,
+                    phase TEXT NOT NULL,
+                    failures INTEGER NOT NULL,
+                    since_at BIGINT NOT NULL,
+                    probe_at BIGINT,
+                    last_error TEXT,
+                    probes INTEGER NOT NULL
+                )
+                """
+            ]),
     ]
 }

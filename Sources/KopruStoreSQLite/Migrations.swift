@@ -174,6 +174,20 @@ enum Migrations {
         migrator.registerMigration("v5: jobs remember an uncertain outcome") { db in
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN outcome_uncertain BOOLEAN NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v6: circuit breakers") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE circuit_breakers (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        phase TEXT NOT NULL,
+                        failures INTEGER NOT NULL,
+                        since_at INTEGER NOT NULL,
+                        probe_at INTEGER,
+                        last_error TEXT,
+                        probes INTEGER NOT NULL
+                    )
+                    """)
+        }
         return migrator
     }
 }

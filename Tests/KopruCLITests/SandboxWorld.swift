@@ -26,9 +26,11 @@ final class SandboxWorld: Sendable {
         FlowDefinition(name: "shipping", kind: .shipping, source: "shop", target: "horoz"),
     ]
 
-    init(name: String, workers: String = "{concurrency: 32, leaseSeconds: 2, pollMilliseconds: 20, shutdownGraceSeconds: 1, connectionConcurrency: 8}")
-        async throws
-    {
+    /// `erpSettings`: more YAML lines under the ERP connection's settings.
+    init(
+        name: String, workers: String = "{concurrency: 32, leaseSeconds: 2, pollMilliseconds: 20, shutdownGraceSeconds: 1, connectionConcurrency: 8}",
+        erpSettings: [String] = []
+    ) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         // The hub must reconcile by itself: the ERP does not deduplicate by Idempotency-Key here.
@@ -60,6 +62,7 @@ final class SandboxWorld: Sendable {
                   baseURL: \(erpServer.baseURL.absoluteString)/api/v2/
                   timeoutSeconds: 10
                   \(retry)
+                  \(erpSettings.joined(separator: "\n      "))
                 secrets:
                   api_key: erp-sandbox-key
               - id: horoz

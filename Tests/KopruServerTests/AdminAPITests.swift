@@ -29,6 +29,32 @@ struct AdminAPITests {
         }
     }
 
+    @Test("a connection's circuits are in its health, as the store shares them, and in /metrics")
+    func circuitsShown() async throws {
+        let hub = try await HubFixture()
+        defer { hub.cleanUp() }
+        try await hub.store.saveConnection(Connection(id: "erp", type: "erp-rest", name: "ERP"), now: Date())
+        let since = Date(timeIntervalSince1970: 1_790_000_000)
+        try await hub.store.updateCircuit("erp:default") { _ in
+            (CircuitState(phase: .open, failures: 10, since: since, probeAt: since.addingTimeInterval(60), lastError: "HTTP 503"), ())
+        }
+        try await hub.store.updateCircuit("erpx:default") { _ in (CircuitState.closed(at: since), ()) }
+        try await hub.live { client in
+            let shown = try await client.execute(uri: "/api/integrations/erp", method: .get, headers: hub.auth)
+            let circuits = shown.json["circuits"] as? [[String: Any]]
+            #expect(circuits?.count == 1, "only erp's own: \(shown.text)")
+            #expect(circuits?.first?["endpoint"] as? String == "default")
+            #expect(circuits?.first?["state"] as? String == "open")
+            #expect(circuits?.first?["failures"] as? Int == 10)
+            #expect(circuits?.first?["lastError"] as? String == "HTTP 503")
+            let listed = try await client.execute(uri: "/api/integrations", method: .get, headers: hub.auth)
+            #expect(listed.text.contains("\"state\":\"open\""))
+            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            #expect(metrics.text.contains(#"kopru_circuit_state{connection="erp",endpoint="default",phase="open"} 1"#), "\(metrics.text)")
+            #expect(metrics.text.contains(#"kopru_circuit_state{connection="erp",endpoint="default",phase="closed"} 0"#))
+        }
+    }
+
     @Test("every admin route refuses a missing, malformed, unknown or revoked token with 401")
     func authentication() async throws {
         let hub = try await HubFixture()
@@ -101,6 +127,8 @@ struct AdminAPITests {
         (#"{"settings":{"webhook.allowedIPs":"300.1.1.1"}}"#, "application/json", 422, "settings.webhook.allowedIPs"),
         (#"{"secrets":{"token":""}}"#, "application/json", 422, "secrets.token"),
         (#"{"active":"yes"}"#, "application/json", 422, "active"),
+        (#"{"settings":{"breaker.failures":"0"}}"#, "application/json", 422, "settings.breaker.failures"),
+        (#"{"settings":{"breaker.probeSeconds":"soon"}}"#, "application/json", 422, "settings.breaker.probeSeconds"),
         (#"{"name":"#, "application/json", 400, nil),
         (#"[1,2]"#, "application/json", 400, nil),
         (#"{"name":"x"}"#, "text/plain", 415, "Content-Type"),

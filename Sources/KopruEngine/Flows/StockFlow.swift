@@ -273,7 +273,7 @@ public struct StockPushJob: FlowJobHandler {
     static func delay(after error: any Error) -> TimeInterval {
         guard let error = error as? ConnectorError else { return 1 }
         switch error.disposition {
-        case .rateLimited(let after), .retryable(after: .some(let after)):
+        case .rateLimited(let after), .unavailable(let after), .retryable(after: .some(let after)):
             return Double(after.components.seconds) + Double(after.components.attoseconds) / 1e18
         default: return 1
         }
