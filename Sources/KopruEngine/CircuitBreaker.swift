@@ -200,7 +200,10 @@ public final class CircuitBreakerMiddleware: HTTPMiddleware {
     ) async throws -> InboundResponse {
         let endpoint = limits.classify(method: request.method, path: request.url.path).name
         let key = "\(connection.rawValue):\(endpoint)"
-        let admission = try await breakers.admit(key, timeout: request.timeout)
+        let admission: CircuitBreakers.Admission
+        do { admission = try await breakers.admit(key, timeout: request.timeout) } catch let error as CancellationError { throw error } catch {
+            throw ConnectorError.storeUnreadable("circuit", key: key)
+        }
         if case .refuse(let until, let state) = admission {
             Counter(label: "kopru_circuit_refused_total", dimensions: [("connection", connection.rawValue), ("endpoint", endpoint)]).increment()
             // Spread the deferred jobs over a little time, so they do not all come back at once.
@@ -228,5 +231,13 @@ public final class CircuitBreakerMiddleware: HTTPMiddleware {
         let down = Self.downStatuses.contains(response.status) ? "HTTP \(response.status)" : nil
         try? await breakers.record(key, down: down, probe: probe, policy: policy, connection: connection, endpoint: endpoint)
         return response
+    }
+}
+
+extension ConnectorError {
+    /// A middleware could not read its shared state (a circuit, a rate budget) because the store
+    /// did not answer: nothing was sent, and the job runs again soon without spending an attempt.
+    static func storeUnreadable(_ what: String, key: String) -> ConnectorError {
+        .unavailable("the \(what) \(key) could not be read from the store; nothing was sent", retryAfter: .seconds(2))
     }
 }

@@ -7,6 +7,10 @@ import KopruStore
 struct FailureClassification: Sendable {
     /// How long to leave a connection alone after its credentials were refused.
     var authenticationBackoff: Duration = .seconds(300)
+    /// Whether an error means the hub's own store cannot be used now (`Store.unavailability(of:)`).
+    var storeUnavailability: @Sendable (any Error) -> String? = { _ in nil }
+    /// How soon a job that met the store unavailable runs again.
+    var storeRetry: Duration = .seconds(2)
 
     /// `checkBeforeGivingUp`: the last attempt's failure does not dead-letter the job yet; it
     /// comes back once more to ask the target whether an uncertain attempt landed.
@@ -19,6 +23,10 @@ struct FailureClassification: Sendable {
             }
             let delay = after ?? policy.delay(afterAttempt: attempt)
             return (.retry(at: now.addingTimeInterval(delay.seconds), error: message), .warning)
+        }
+        if let reason = storeUnavailability(error) {
+            // The hub's own store, not the target: no attempt is spent on it.
+            return (.reschedule(at: now.addingTimeInterval(storeRetry.seconds), reason: "store unavailable: \(reason)"), .warning)
         }
         switch error {
         case let error as ConnectorError:
@@ -48,7 +56,10 @@ struct FailureClassification: Sendable {
     /// Whether an attempt that failed so may have had its effect. Bad data and a payload that
     /// cannot be read never left the hub; an unclassified error might have come after sending.
     func outcomeUnknown(_ error: any Error) -> Bool {
-        switch error {
+        // Handlers read the store before they send and leave their writes to the completion, so
+        // a store failure inside one means nothing was sent.
+        if storeUnavailability(error) != nil { return false }
+        return switch error {
         case let error as ConnectorError: error.outcomeUnknown
         case is ValidationErrors, is ValidationError, is DecodingError: false
         default: true

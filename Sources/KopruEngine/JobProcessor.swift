@@ -90,7 +90,7 @@ public final class JobProcessor: Service, Sendable {
     private let configuration: JobProcessorConfiguration
     private let logger: Logger
     private let now: @Sendable () -> Date
-    private let classification = FailureClassification()
+    private let classification: FailureClassification
     private let retryPolicies: ConnectionRetryPolicies
     private let committer: GroupCommit<JobCompletion, CompletionResult>
     private let state = Mutex(State())
@@ -98,6 +98,8 @@ public final class JobProcessor: Service, Sendable {
     /// Wakes the claim loop when a job finishes, when work may have arrived (the store's
     /// notification or the poll), or when asked to stop.
     private let wakeup = Wakeup()
+    /// Whether the store answers; while it does not, claims pause and completions wait.
+    private let outage: StoreOutage
 
     public init(
         store: any Store, registry: JobRegistry, configuration: JobProcessorConfiguration = .init(),
@@ -110,6 +112,8 @@ public final class JobProcessor: Service, Sendable {
         self.now = now
         self.committer = GroupCommit { completions in try await store.complete(completions) }
         self.retryPolicies = ConnectionRetryPolicies(store: store)
+        self.outage = StoreOutage(logger: logger)
+        self.classification = FailureClassification(storeUnavailability: { store.unavailability(of: $0) })
     }
 
     public var statistics: JobProcessorStatistics { state.withLock { $0.statistics } }
@@ -164,10 +168,16 @@ public final class JobProcessor: Service, Sendable {
                             owner: configuration.workerID, limit: limit, leaseDuration: configuration.leaseDuration.seconds,
                             now: now(), kinds: registry.kinds, slots: slots))
                 } catch {
-                    logger.error("claiming jobs failed; trying again", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: configuration.pollInterval)
+                    if let reason = store.unavailability(of: error) {
+                        outage.began(reason)
+                        try? await Task.sleep(for: outage.pause)
+                    } else {
+                        logger.error("claiming jobs failed; trying again", metadata: ["error": "\(error)"])
+                        try? await Task.sleep(for: configuration.pollInterval)
+                    }
                     continue
                 }
+                outage.ended()
                 var overLimit: [Lease] = []
                 for job in claimed {
                     guard admit(job) else {
@@ -357,8 +367,8 @@ public final class JobProcessor: Service, Sendable {
             logger.log(level: level.loggerLevel, "\(job.kind) #\(job.id) \(summary)")
         }
         do {
-            let result = try await committer.submit(
-                JobCompletion(lease: claimed.lease, outcome: outcome, effects: effects, now: now(), outcomeUncertain: outcomeUncertain))
+            let completion = JobCompletion(lease: claimed.lease, outcome: outcome, effects: effects, now: now(), outcomeUncertain: outcomeUncertain)
+            let result = try await completeWaitingOutOutages(completion)
             jobsTotal(kind: job.kind, outcome: Self.metricLabel(result, outcome)).increment()
             state.withLock { state in
                 switch (result, outcome) {
@@ -380,6 +390,24 @@ public final class JobProcessor: Service, Sendable {
             logger.error(
                 "job \(job.id): could not record its outcome; it will run again when its lease expires",
                 metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Records a completion, waiting while the store is unavailable instead of giving up: the
+    /// work is done and its outcome is only waiting to be written. The job stays in this worker's
+    /// slot meanwhile (so nothing new is started), and its lease is renewed once the store is
+    /// back. Gives up only when the worker is stopping, as a crash would: the job then runs again.
+    private func completeWaitingOutOutages(_ completion: JobCompletion) async throws -> CompletionResult {
+        while true {
+            do {
+                let result = try await committer.submit(completion)
+                outage.ended()
+                return result
+            } catch {
+                guard let reason = store.unavailability(of: error), !Task.isCancelled, !isStopping else { throw error }
+                outage.began(reason)
+                try await Task.sleep(for: outage.pause)
+            }
         }
     }
 

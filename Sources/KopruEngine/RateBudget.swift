@@ -217,12 +217,15 @@ public final class RateBudgetMiddleware: HTTPMiddleware {
         let key = "\(connection.rawValue):\(endpoint.name)"
         let limit = endpoint.limit ?? Self.unlimited
         if endpoint.limit != nil || Self.paused.withLock({ $0.contains(key) }) {
-            try await budget.acquire(key, limit: limit, lane: TrafficLane.current)
+            do { try await budget.acquire(key, limit: limit, lane: TrafficLane.current) } catch let error as ConnectorError {
+                throw error
+            } catch let error as CancellationError { throw error } catch { throw ConnectorError.storeUnreadable("rate budget", key: key) }
         }
         let response = try await next(request)
         if let until = Self.pauseUntil(response, now: budget.now()) {
             Self.paused.withLock { _ = $0.insert(key) }
-            try await budget.pause(key, limit: limit, until: until)
+            // The answer came: a pause the store cannot record now must not turn it into a failure.
+            try? await budget.pause(key, limit: limit, until: until)
         }
         return response
     }

@@ -52,6 +52,14 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     public static let internalError = APIError(
         .internalServerError, code: "internal", message: "the hub could not complete this request; see its log")
     public static let unavailable = APIError(.serviceUnavailable, code: "unavailable", message: "the store is not reachable")
+    /// The store cannot take the request now: nothing was stored, and the sender should try again.
+    public static func storeUnavailable(_ reason: String, retryAfterSeconds: Int = 5) -> APIError {
+        var error = APIError(
+            .serviceUnavailable, code: "store_unavailable",
+            message: "nothing was stored: \(reason); retry after \(retryAfterSeconds) s")
+        error.headers[.retryAfter] = "\(retryAfterSeconds)"
+        return error
+    }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var body: [String: String] = ["code": code, "message": message]

@@ -46,7 +46,7 @@ public func buildRouter(_ dependencies: HubServerDependencies) -> Router<HubRequ
     let store = dependencies.store
     let router = Router(context: HubRequestContext.self)
     router.add(middleware: AccessLogMiddleware(logger: dependencies.makeLogger("kopru.access")))
-    router.add(middleware: ErrorMiddleware(logger: dependencies.logger))
+    router.add(middleware: ErrorMiddleware(logger: dependencies.logger, storeUnavailability: { store.unavailability(of: $0) }))
 
     router.get("healthz") { _, _ in Response.json(["status": "ok"]) }
     router.get("readyz") { _, _ in

@@ -72,11 +72,18 @@ final class RequestMetrics: Sendable {
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
     let logger: Logger
+    /// Whether an error means the store cannot be used now (`Store.unavailability(of:)`): a 503
+    /// with Retry-After, so a sender tries again, rather than a 500.
+    var storeUnavailability: @Sendable (any Error) -> String? = { _ in nil }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
+            if let reason = storeUnavailability(error) {
+                logger.warning("store unavailable; answered 503", metadata: ["reason": "\(reason)"])
+                return try APIError.storeUnavailable(reason).response(from: request, context: context)
+            }
             return try Self.apiError(for: error, logger: logger).response(from: request, context: context)
         }
     }

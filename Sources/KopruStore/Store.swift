@@ -118,6 +118,17 @@ public protocol Store: JobQueueStore, BindingStore, CursorStore, SnapshotStore, 
     func migrate() async throws
     /// For logs and benchmarks: the backend and its durability setting.
     var summary: String { get }
+    /// Why `error` means the store itself cannot be used now (unreachable, restarting, busy, out
+    /// of disk), or nil when it is about the request. Intake answers such errors 503 and workers
+    /// wait for the store instead of failing jobs. Never carries bound values.
+    func unavailability(of error: any Error) -> String?
+}
+
+extension Store {
+    public func unavailability(of error: any Error) -> String? {
+        guard let error = error as? StoreError, error.isUnavailable else { return nil }
+        return error.message
+    }
 }
 
 extension Date {

@@ -33,6 +33,8 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     public var isNotFound: Bool { code == .notFound }
     public var isConflict: Bool { code == .conflict }
     public var isInvalidState: Bool { code == .invalidState }
+    /// The store itself cannot be used now (unreachable, restarting, busy, out of disk).
+    public var isUnavailable: Bool { code == .unavailable }
 
     public var description: String { message }
 

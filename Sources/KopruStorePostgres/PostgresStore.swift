@@ -184,3 +184,21 @@ func describe(_ error: any Error) -> String {
     }
     return "\(error)"
 }
+
+extension PostgresStore {
+    /// PostgreSQL unreachable (refused, reset, closed), shutting down or restarting (SQLSTATE
+    /// 57P01–57P03), out of connections or resources (class 53), or a connection failure (class 08).
+    public func unavailability(of error: any Error) -> String? {
+        if let error = error as? StoreError, error.isUnavailable { return error.message }
+        guard let error = error as? PSQLError else { return nil }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            return "PostgreSQL is not reachable (\(error.code))"
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            guard state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P") else { return nil }
+            return "PostgreSQL cannot serve now (SQLSTATE \(state))"
+        default: return nil
+        }
+    }
+}

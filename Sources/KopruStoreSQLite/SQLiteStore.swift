@@ -80,3 +80,20 @@ extension Row {
 }
 
 func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+
+extension SQLiteStore {
+    /// SQLite's answers that are about the database file, not the statement: another process
+    /// holding the write lock past the busy timeout, a full disk, an I/O error, a file that
+    /// cannot be opened or written.
+    public func unavailability(of error: any Error) -> String? {
+        if let error = error as? StoreError, error.isUnavailable { return error.message }
+        guard let error = error as? DatabaseError else { return nil }
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return "the SQLite database is locked by another writer"
+        case .SQLITE_FULL: return "the disk holding the SQLite database is full"
+        case .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_PROTOCOL:
+            return "the SQLite database cannot be read or written (\(error.resultCode))"
+        default: return nil
+        }
+    }
+}
