@@ -76,3 +76,15 @@ func freeLoopbackPort() throws -> Int {
     }
     throw POSIXError(.EADDRINUSE)
 }
+
+/// A number counted with the sqlite3 shell, apart from the store's own code.
+func sqliteCount(_ database: String, _ sql: String) throws -> Int {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+    process.arguments = [database, sql]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    process.waitUntilExit()
+    return Int(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+}

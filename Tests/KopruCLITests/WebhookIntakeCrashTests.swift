@@ -17,54 +17,6 @@ import FoundationNetworking
 struct WebhookIntakeCrashTests {
     static let secret = "intake-crash-secret-0123456789"
 
-    final class Sender: Sendable {
-        let base: URL
-        let session: URLSession
-        private let acked = Mutex<Set<Int>>([])
-        private let next = Mutex(0)
-
-        init(port: Int) {
-            base = URL(string: "http://127.0.0.1:\(port)/webhooks/shop")!
-            let configuration = URLSessionConfiguration.ephemeral
-            configuration.timeoutIntervalForRequest = 3
-            session = URLSession(configuration: configuration)
-        }
-
-        var acknowledged: Set<Int> { acked.withLock { $0 } }
-
-        func take(_ count: Int) -> Int? {
-            next.withLock { index in
-                defer { index += 1 }
-                return index < count ? index : nil
-            }
-        }
-
-        /// One delivery attempt; true when the hub answered 2xx.
-        func deliver(_ index: Int) async -> Bool {
-            let body = Data(#"{"id":\#(index),"topic":"orders/create"}"#.utf8)
-            var request = URLRequest(url: base)
-            request.httpMethod = "POST"
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.setValue("d-\(index)", forHTTPHeaderField: "X-Delivery-Id")
-            let signature = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(WebhookIntakeCrashTests.secret.utf8)))
-            request.setValue(Data(signature).map { String(format: "%02x", $0) }.joined(), forHTTPHeaderField: "X-Kopru-Signature")
-            guard let (_, response) = try? await session.data(for: request), let status = (response as? HTTPURLResponse)?.statusCode,
-                (200..<300).contains(status)
-            else { return false }
-            acked.withLock { _ = $0.insert(index) }
-            return true
-        }
-
-        /// Re-delivers until answered 2xx, as a provider retries.
-        func deliverUntilAcknowledged(_ index: Int, deadline: ContinuousClock.Instant) async {
-            while ContinuousClock.now < deadline {
-                if await deliver(index) { return }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-        }
-    }
-
     @Test("two SIGKILLs of serve --role all during intake, with re-delivery: every acknowledged event stored, once")
     func killDuringIntake() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-intake-crash-\(UUID().uuidString.prefix(8))")
@@ -86,7 +38,7 @@ struct WebhookIntakeCrashTests {
             "KOPRU_HTTP_PORT": "\(port)", "KOPRU_LOG_LEVEL": "warning",
         ]
         let log = folder.appendingPathComponent("kopru.log")
-        let sender = Sender(port: port)
+        let sender = WebhookSender(port: port, secret: Self.secret)
         func start() async throws -> KopruProcess {
             let hub = try KopruProcess(["serve", "--role", "all"], environment: environment, logFile: log)
             var ready = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/readyz")!)
@@ -100,15 +52,7 @@ struct WebhookIntakeCrashTests {
         let count = 600
         var hub = try await start()
         let deadline = ContinuousClock.now + .seconds(240)
-        let senders = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<8 {
-                    group.addTask {
-                        while let index = sender.take(count) { await sender.deliverUntilAcknowledged(index, deadline: deadline) }
-                    }
-                }
-            }
-        }
+        let senders = sender.deliverAll(count, deadline: deadline)
         var killedAt: [Int] = []
         for threshold in [150, 350] {
             try await eventually("\(threshold) acknowledged", timeout: .seconds(120)) { sender.acknowledged.count >= threshold }
@@ -133,17 +77,5 @@ struct WebhookIntakeCrashTests {
         #expect(missing.isEmpty, "acknowledged but not stored: \(missing.prefix(10))")
         let rows = try sqliteCount(database, "SELECT count(*) FROM webhook_events")
         #expect(rows == count, "\(rows) stored events for \(count) deliveries")
-    }
-
-    /// Counted with the sqlite3 shell, apart from the store's own code.
-    func sqliteCount(_ database: String, _ sql: String) throws -> Int {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = [database, sql]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        process.waitUntilExit()
-        return Int(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 }
