@@ -119,4 +119,63 @@ struct StoreOutageTests {
         #expect(try sqliteCount(database, "SELECT count(*) FROM jobs WHERE attempts > 1") == 0, "jobs that ran again")
         #expect(logText.contains("workers resumed"), "the workers paused and resumed")
     }
+
+    @Test(
+        "PostgreSQL stopped for 5 s and started again under intake and workers: 503s while it is away (never 2xx, never 500), 2xx again within 30 s of its return, every acknowledged webhook stored once, every job done once, none dead",
+        .enabled(if: PrivatePostgres.binaries != nil, "skipped: no PostgreSQL server binaries (Debian's postgresql)"),
+        .disabled(
+            "known gap (issue 17.2, open): PostgresNIO's pool holds requests while the server is away instead of failing them, and in our runs the hub did not serve again after the server came back; intake never answered 2xx for what it had not stored"
+        )
+    )
+    func postgresRestart() async throws {
+        let postgres = try PrivatePostgres()
+        defer { postgres.destroy() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-pg-restart-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let port = try freeLoopbackPort()
+        let environment = try hubEnvironment(store: postgres.url, port: port, folder: folder)
+        let log = folder.appendingPathComponent("kopru.log")
+        let sender = WebhookSender(port: port, secret: Self.secret)
+        let hub = try await startHub(environment, log: log, sender: sender)
+
+        let count = 1_200
+        let senders = sender.deliverAll(count, deadline: .now + .seconds(240))
+        try await eventually("300 acknowledged", timeout: .seconds(60)) { sender.acknowledged.count >= 300 }
+        try postgres.stop()
+        let acknowledgedAtStop = sender.acknowledged.count
+        try await Task.sleep(for: .seconds(5))
+        #expect(sender.acknowledged.count - acknowledgedAtStop <= 16, "2xx with the database stopped (only answers already committed may arrive)")
+        #expect((sender.statuses[503] ?? 0) > 0, "503 while the database is away: \(sender.statuses)")
+        try postgres.start()
+        let back = Date()
+        do {
+            try await eventually("2xx again", timeout: .seconds(30)) { (sender.lastAcknowledged ?? .distantPast) > back }
+        } catch {
+            Issue.record("statuses \(sender.statuses); log:\n\((try? String(contentsOf: log, encoding: .utf8))?.suffix(3000) ?? "")")
+            throw error
+        }
+        let recovery = sender.lastAcknowledged!.timeIntervalSince(back)
+        #expect(recovery < 30, "intake back \(recovery) s after the database")
+        await senders.value
+
+        #expect(sender.acknowledged.count == count, "acknowledged \(sender.acknowledged.count) of \(count)")
+        #expect(sender.statuses.keys.allSatisfy { [200, 503].contains($0) }, "only 200 and 503: \(sender.statuses)")
+        do {
+            try await eventually("every job done", timeout: .seconds(60)) {
+                (try? postgres.value("SELECT count(*) FROM jobs WHERE status <> 'succeeded'")) == "0"
+            }
+        } catch {
+            let jobs = (try? postgres.value("SELECT string_agg(status || ' ' || n, ', ') FROM (SELECT status, count(*) n FROM jobs GROUP BY status) s")) ?? "?"
+            Issue.record("jobs: \(jobs); log:\n\((try? String(contentsOf: log, encoding: .utf8))?.suffix(3000) ?? "")")
+            throw error
+        }
+        hub.signal(SIGTERM)
+        #expect(try await hub.waitForExit() == 0, "the hub ran through the restart and stops cleanly")
+        let logText = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(logText.contains("workers resumed"), "the workers paused and resumed")
+        #expect(try postgres.value("SELECT count(*) FROM webhook_events") == "\(count)", "each acknowledged webhook stored once")
+        #expect(try postgres.value("SELECT count(*) FROM jobs WHERE kind = 'webhook.received'") == "\(count)", "one job per webhook")
+        #expect(try postgres.value("SELECT count(*) FROM jobs WHERE attempts > 1") == "0", "jobs that ran again")
+    }
 }
