@@ -1,3 +1,6 @@
+import KopruStore
+import Synchronization
+
 /// Group commit: items that arrive while a commit is in progress are written together in the
 /// next one. With `synchronous = FULL` each commit costs an fsync, so this is what lets a durable
 /// queue run thousands of jobs a second, and webhook intake store thousands of events.
@@ -6,13 +9,20 @@ public actor GroupCommit<Item: Sendable, Result: Sendable> {
 
     private let commit: Commit
     private let maximumBatch: Int
+    private let deadline: Duration?
     private var queue: [(Item, CheckedContinuation<Result, any Error>)] = []
     private var flushing = false
 
     /// `commit` writes one batch in one transaction and returns one result per item, in order.
-    public init(maximumBatch: Int = 512, commit: @escaping Commit) {
+    /// `deadline`: a commit that has not returned by then fails its batch as the store being
+    /// unavailable, and the next batch goes ahead. A database that went away mid-transaction
+    /// can leave the call hanging (PostgreSQL's client did, across a server restart), and every
+    /// later item would wait behind it. The late commit may still land: callers must take that
+    /// (intake's re-delivery is answered as a duplicate, a job's completion checks its lease).
+    public init(maximumBatch: Int = 512, deadline: Duration? = nil, commit: @escaping Commit) {
         self.commit = commit
         self.maximumBatch = maximumBatch
+        self.deadline = deadline
     }
 
     /// Returns once the item's batch has committed.
@@ -32,13 +42,45 @@ public actor GroupCommit<Item: Sendable, Result: Sendable> {
         while !queue.isEmpty {
             let batch = Array(queue.prefix(maximumBatch))
             queue.removeFirst(batch.count)
-            do {
-                let results = try await commit(batch.map(\.0))
-                for (entry, result) in zip(batch, results) { entry.1.resume(returning: result) }
-            } catch {
-                for entry in batch { entry.1.resume(throwing: error) }
+            let items = batch.map(\.0)
+            let commit = self.commit
+            let outcome: Swift.Result<[Result], any Error> =
+                if let deadline {
+                    await Self.within(deadline) { try await commit(items) }
+                } else {
+                    await Self.catching { try await commit(items) }
+                }
+            switch outcome {
+            case .success(let results): for (entry, result) in zip(batch, results) { entry.1.resume(returning: result) }
+            case .failure(let error): for entry in batch { entry.1.resume(throwing: error) }
             }
         }
         flushing = false
+    }
+
+    private static func catching<T: Sendable>(_ work: @Sendable () async throws -> T) async -> Swift.Result<T, any Error> {
+        do { return .success(try await work()) } catch { return .failure(error) }
+    }
+
+    /// `work`'s outcome, or `StoreError.unavailable` once `deadline` has passed; `work` is left
+    /// to finish on its own.
+    private static func within<T: Sendable>(
+        _ deadline: Duration, _ work: @escaping @Sendable () async throws -> T
+    ) async -> Swift.Result<T, any Error> {
+        await withCheckedContinuation { continuation in
+            let pending = Mutex<CheckedContinuation<Swift.Result<T, any Error>, Never>?>(continuation)
+            let resume = { @Sendable (outcome: Swift.Result<T, any Error>) in
+                pending.withLock { $0.take() }?.resume(returning: outcome)
+            }
+            let timer = Task {
+                try await Task.sleep(for: deadline)
+                resume(.failure(StoreError.unavailable("the store did not commit within \(deadline)")))
+            }
+            Task {
+                let outcome = await catching(work)
+                timer.cancel()
+                resume(outcome)
+            }
+        }
     }
 }

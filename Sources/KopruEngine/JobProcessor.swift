@@ -110,7 +110,9 @@ public final class JobProcessor: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.now = now
-        self.committer = GroupCommit { completions in try await store.complete(completions) }
+        // A completion the store has not confirmed in 30 s is written again (it checks its lease,
+        // so a late first write cannot apply twice).
+        self.committer = GroupCommit(deadline: .seconds(30)) { completions in try await store.complete(completions) }
         self.retryPolicies = ConnectionRetryPolicies(store: store)
         self.outage = StoreOutage(logger: logger)
         self.classification = FailureClassification(storeUnavailability: { store.unavailability(of: $0) })

@@ -18,10 +18,14 @@ public final class WebhookIntake: Sendable {
     public struct Configuration: Sendable {
         public var bodyLimit: Int
         public var maximumBatch: Int
+        /// How long a webhook waits for its commit before it is answered 503 (`GroupCommit`'s
+        /// deadline): a provider should hear "try again" before its own timeout.
+        public var commitDeadline: Duration
 
-        public init(bodyLimit: Int = 1 << 20, maximumBatch: Int = 256) {
+        public init(bodyLimit: Int = 1 << 20, maximumBatch: Int = 256, commitDeadline: Duration = .seconds(5)) {
             self.bodyLimit = bodyLimit
             self.maximumBatch = maximumBatch
+            self.commitDeadline = commitDeadline
         }
     }
 
@@ -39,7 +43,7 @@ public final class WebhookIntake: Sendable {
     ) {
         self.configuration = configuration
         self.directory = directory
-        self.committer = GroupCommit(maximumBatch: configuration.maximumBatch) { webhooks in
+        self.committer = GroupCommit(maximumBatch: configuration.maximumBatch, deadline: configuration.commitDeadline) { webhooks in
             try await store.receiveWebhooks(webhooks)
         }
         self.logger = logger
