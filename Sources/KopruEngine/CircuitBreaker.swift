@@ -79,30 +79,35 @@ public final class CircuitBreakers: Sendable {
     func admit(_ key: String, timeout: Duration) async throws -> Admission {
         let now = self.now()
         let local = known.withLock { $0[key] }
-        if let local {
+        // What this process knows, while it is fresh: another process's probe may close an open
+        // circuit, so no state is trusted for longer than `refresh`.
+        if let local, now.timeIntervalSince(local.readAt) < refresh {
             switch local.state.phase {
-            case .closed where now.timeIntervalSince(local.readAt) < refresh:
+            case .closed:
                 return .send
             case .open where local.state.probeAt.map({ now < $0 }) ?? false:
                 return .refuse(until: local.state.probeAt!, state: local.state)
-            case .halfOpen where now.timeIntervalSince(local.readAt) < 1 && (local.state.probeAt.map({ now < $0 }) ?? false):
-                return .refuse(until: min(local.state.probeAt!, now.addingTimeInterval(1)), state: local.state)
+            case .halfOpen where local.state.probeAt.map({ now < $0 }) ?? false:
+                return .refuse(until: min(local.state.probeAt!, now.addingTimeInterval(refresh)), state: local.state)
             default: break
             }
         }
-        if local == nil || local?.state.phase == .closed {
-            let stored = try await store.circuits(prefix: key)[key]
-            guard let stored, stored.phase != .closed else {
-                remember(key, stored ?? .closed(at: now), at: now)
-                return .send
-            }
+        // A read first: only taking the probe needs a write.
+        let stored = try await store.circuits(prefix: key)[key]
+        guard let stored, stored.phase != .closed else {
+            remember(key, stored ?? .closed(at: now), at: now)
+            return .send
+        }
+        if let probeAt = stored.probeAt, now < probeAt {
+            remember(key, stored, at: now)
+            return .refuse(until: stored.phase == .open ? probeAt : min(probeAt, now.addingTimeInterval(refresh)), state: stored)
         }
         // Open past its probe time, or half-open: decide in the store, where every process does.
         let lease = timeout + .seconds(5)
         let (state, admission) = try await store.updateCircuit(key) { stored -> (state: CircuitState?, result: (CircuitState, Admission)) in
             guard let stored, stored.phase != .closed else { return (nil, (stored ?? .closed(at: now), .send)) }
             if let probeAt = stored.probeAt, now < probeAt {
-                let until = stored.phase == .open ? probeAt : min(probeAt, now.addingTimeInterval(1))
+                let until = stored.phase == .open ? probeAt : min(probeAt, now.addingTimeInterval(refresh))
                 return (nil, (stored, .refuse(until: until, state: stored)))
             }
             var probing = stored
@@ -130,7 +135,9 @@ public final class CircuitBreakers: Sendable {
             var next = current
             next.failures += 1
             next.lastError = down
-            if probe || (current.phase == .closed && next.failures >= policy.failures) {
+            // A probe's failure reopens only the circuit it probed: if another call's success has
+            // closed it meanwhile, this is one failure of a run like any other.
+            if (probe && current.phase == .halfOpen) || (current.phase == .closed && next.failures >= policy.failures) {
                 next.phase = .open
                 next.probeAt = now.addingTimeInterval(policy.probeInterval.seconds)
                 if current.phase == .closed {

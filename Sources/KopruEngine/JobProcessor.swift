@@ -157,6 +157,10 @@ public final class JobProcessor: Service, Sendable {
                     polled = await wakeup.wait() == [.poll]
                     continue
                 }
+                if outage.completionsWaiting > 0 {
+                    try? await Task.sleep(for: outage.pause)
+                    continue
+                }
                 let limit = min(free, configuration.claimBatch)
                 let claimed: [ClaimedJob]
                 state.withLock { [polled] in
@@ -400,6 +404,8 @@ public final class JobProcessor: Service, Sendable {
     /// slot meanwhile (so nothing new is started), and its lease is renewed once the store is
     /// back. Gives up only when the worker is stopping, as a crash would: the job then runs again.
     private func completeWaitingOutOutages(_ completion: JobCompletion) async throws -> CompletionResult {
+        var waiting = false
+        defer { if waiting { outage.completionWritten() } }
         while true {
             do {
                 let result = try await committer.submit(completion)
@@ -408,6 +414,10 @@ public final class JobProcessor: Service, Sendable {
             } catch {
                 guard let reason = store.unavailability(of: error), !Task.isCancelled, !isStopping else { throw error }
                 outage.began(reason)
+                if !waiting {
+                    waiting = true
+                    outage.completionWaits()
+                }
                 try await Task.sleep(for: outage.pause)
             }
         }

@@ -9,6 +9,8 @@ final class StoreOutage: Sendable {
     private struct State {
         var since: ContinuousClock.Instant?
         var failures = 0
+        /// Finished jobs whose outcomes wait for the store.
+        var completionsWaiting = 0
     }
 
     private let state = Mutex(State())
@@ -17,6 +19,13 @@ final class StoreOutage: Sendable {
     init(logger: Logger) { self.logger = logger }
 
     var isOngoing: Bool { state.withLock { $0.since != nil } }
+
+    /// While any finished job's outcome waits to be written, nothing is claimed: the first claim
+    /// after a long outage would take this worker's own expired leases back and run those jobs
+    /// again, though their outcomes are known.
+    var completionsWaiting: Int { state.withLock { $0.completionsWaiting } }
+    func completionWaits() { state.withLock { $0.completionsWaiting += 1 } }
+    func completionWritten() { state.withLock { $0.completionsWaiting -= 1 } }
 
     /// How long to wait before trying the store again.
     var pause: Duration {
@@ -36,7 +45,7 @@ final class StoreOutage: Sendable {
 
     func ended() {
         let since = state.withLock { state -> ContinuousClock.Instant? in
-            defer { state = State() }
+            defer { (state.since, state.failures) = (nil, 0) }
             return state.since
         }
         if let since { logger.notice("store answers again: workers resumed after \(ContinuousClock.now - since)") }

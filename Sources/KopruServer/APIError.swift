@@ -53,10 +53,11 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         .internalServerError, code: "internal", message: "the hub could not complete this request; see its log")
     public static let unavailable = APIError(.serviceUnavailable, code: "unavailable", message: "the store is not reachable")
     /// The store cannot take the request now: nothing was stored, and the sender should try again.
-    public static func storeUnavailable(_ reason: String, retryAfterSeconds: Int = 5) -> APIError {
+    /// The reason goes to the log only: a database's own words may name hosts or values.
+    public static func storeUnavailable(retryAfterSeconds: Int = 5) -> APIError {
         var error = APIError(
             .serviceUnavailable, code: "store_unavailable",
-            message: "nothing was stored: \(reason); retry after \(retryAfterSeconds) s")
+            message: "the hub's store cannot take this now and nothing was stored; retry after \(retryAfterSeconds) s")
         error.headers[.retryAfter] = "\(retryAfterSeconds)"
         return error
     }

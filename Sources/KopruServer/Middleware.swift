@@ -82,7 +82,7 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch {
             if let reason = storeUnavailability(error) {
                 logger.warning("store unavailable; answered 503", metadata: ["reason": "\(reason)"])
-                return try APIError.storeUnavailable(reason).response(from: request, context: context)
+                return try APIError.storeUnavailable().response(from: request, context: context)
             }
             return try Self.apiError(for: error, logger: logger).response(from: request, context: context)
         }

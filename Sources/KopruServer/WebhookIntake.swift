@@ -19,10 +19,10 @@ public final class WebhookIntake: Sendable {
         public var bodyLimit: Int
         public var maximumBatch: Int
         /// How long a webhook waits for its commit before it is answered 503 (`GroupCommit`'s
-        /// deadline): a provider should hear "try again" before its own timeout.
+        /// deadline): a provider should hear "try again" before its own timeout (Shopify's is 5 s).
         public var commitDeadline: Duration
 
-        public init(bodyLimit: Int = 1 << 20, maximumBatch: Int = 256, commitDeadline: Duration = .seconds(5)) {
+        public init(bodyLimit: Int = 1 << 20, maximumBatch: Int = 256, commitDeadline: Duration = .seconds(4)) {
             self.bodyLimit = bodyLimit
             self.maximumBatch = maximumBatch
             self.commitDeadline = commitDeadline

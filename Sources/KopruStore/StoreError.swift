@@ -10,6 +10,7 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidState
         case decryption
         case unavailable
+        case failed
     }
 
     private let code: Code
@@ -25,6 +26,9 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func invalidState(_ message: String) -> StoreError { StoreError(.invalidState, message) }
     public static func decryption(_ message: String) -> StoreError { StoreError(.decryption, message) }
     public static func unavailable(_ message: String) -> StoreError { StoreError(.unavailable, message) }
+    /// The database refused a statement (a constraint, a type): not an outage, retrying the same
+    /// statement will not help by itself.
+    public static func failed(_ message: String) -> StoreError { StoreError(.failed, message) }
 
     public static let wrongMasterKey = StoreError(
         .decryption,

@@ -103,7 +103,11 @@ public final class PostgresStore: Store, Sendable {
         } catch let error as PostgresTransactionError {
             if let inner = error.closureError as? StoreError { throw inner }
             if let inner = error.closureError as? CancellationError { throw inner }
-            throw StoreError.unavailable(describe(error.closureError ?? error.beginError ?? error.commitError ?? error))
+            let cause = error.closureError ?? error.beginError ?? error.commitError ?? error
+            // Only a database that is away is "unavailable" (intake's 503, a job deferred without
+            // an attempt); a statement it refused is a failure like any other.
+            if outage(cause) != nil { throw StoreError.unavailable(describe(cause)) }
+            throw StoreError.failed(describe(cause))
         }
     }
 
@@ -190,6 +194,10 @@ extension PostgresStore {
     /// 57P01–57P03), out of connections or resources (class 53), or a connection failure (class 08).
     public func unavailability(of error: any Error) -> String? {
         if let error = error as? StoreError, error.isUnavailable { return error.message }
+        return outage(error)
+    }
+
+    func outage(_ error: any Error) -> String? {
         guard let error = error as? PSQLError else { return nil }
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:

@@ -37,14 +37,15 @@ struct CircuitBreakerProcessTests {
         try await Task.sleep(for: .seconds(10))
         let downEnd = Date()
         // A call let through just before the circuit opened may arrive a moment after it did.
-        let whileOpen = erpRequests(world).filter { $0.at > circuit.since.addingTimeInterval(0.5) && $0.at < downEnd }
-        let window = downEnd.timeIntervalSince(circuit.since.addingTimeInterval(0.5))
+        let whileOpen = erpRequests(world).filter { $0.at > circuit.since.addingTimeInterval(1) && $0.at < downEnd }
+        let window = downEnd.timeIntervalSince(circuit.since.addingTimeInterval(1))
         #expect(whileOpen.count >= 2, "it kept probing: \(whileOpen.count) requests in \(window) s")
         #expect(whileOpen.count <= Int(window / 2) + 1, "at most one probe per 2 s: \(whileOpen.map(\.at)) in \(window) s")
         let gaps = zip(whileOpen.dropFirst(), whileOpen).map { $0.at.timeIntervalSince($1.at) }
-        #expect(gaps.allSatisfy { $0 >= 1.9 }, "probes one at a time, an interval apart: gaps \(gaps)")
+        // An interval apart, less what a loaded machine may delay one probe's arrival by.
+        #expect(gaps.allSatisfy { $0 >= 1.5 }, "probes one at a time, an interval apart: gaps \(gaps)")
         let state = try await world.store.circuits(prefix: "erp:")["erp:default"]
-        #expect(state?.phase != .closed, "still open while the ERP is down")
+        #expect(state != nil && state?.phase != .closed, "still open while the ERP is down")
 
         // Back, but flaky: every order reaches the ERP once.
         world.erp.sandbox.setFaults(FaultPlan(serverErrorShare: 0.3, commitThenFailShare: 0.05))

@@ -78,7 +78,8 @@ struct StoreOutageTests {
         let database = disk.appendingPathComponent("hub.db").path
         let environment = try hubEnvironment(store: "sqlite:\(database)", port: port, folder: folder)
         let log = folder.appendingPathComponent("kopru.log")
-        let sender = WebhookSender(port: port, secret: Self.secret)
+        // Longer than intake's 4 s commit deadline, so the 503 it answers then is heard.
+        let sender = WebhookSender(port: port, secret: Self.secret, timeout: 8)
         let hub = try await startHub(environment, log: log, sender: sender)
 
         let count = 1_200
@@ -133,7 +134,8 @@ struct StoreOutageTests {
         let port = try freeLoopbackPort()
         let environment = try hubEnvironment(store: postgres.url, port: port, folder: folder)
         let log = folder.appendingPathComponent("kopru.log")
-        let sender = WebhookSender(port: port, secret: Self.secret)
+        // Longer than intake's 4 s commit deadline, so the 503 it answers then is heard.
+        let sender = WebhookSender(port: port, secret: Self.secret, timeout: 8)
         let hub = try await startHub(environment, log: log, sender: sender)
 
         let count = 1_200
@@ -159,7 +161,7 @@ struct StoreOutageTests {
         #expect(sender.acknowledged.count == count, "acknowledged \(sender.acknowledged.count) of \(count)")
         #expect(sender.statuses.keys.allSatisfy { [200, 503].contains($0) }, "only 200 and 503: \(sender.statuses)")
         do {
-            try await eventually("every job done", timeout: .seconds(60)) {
+            try await eventually("every job done", timeout: .seconds(120)) {
                 (try? postgres.value("SELECT count(*) FROM jobs WHERE status <> 'succeeded'")) == "0"
             }
         } catch {

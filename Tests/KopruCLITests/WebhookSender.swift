@@ -18,11 +18,12 @@ final class WebhookSender: Sendable {
     private let next = Mutex(0)
     private let answers = Mutex<(statuses: [Int: Int], lastAcknowledged: Date?, retryAfter: Set<String>)>(([:], nil, []))
 
-    init(port: Int, connection: String = "shop", secret: String) {
+    /// `timeout`: how long one delivery waits for its answer.
+    init(port: Int, connection: String = "shop", secret: String, timeout: TimeInterval = 3) {
         base = URL(string: "http://127.0.0.1:\(port)/webhooks/\(connection)")!
         self.secret = secret
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 3
+        configuration.timeoutIntervalForRequest = timeout
         session = URLSession(configuration: configuration)
     }
 

@@ -163,6 +163,17 @@ struct CircuitBreakerTests {
         #expect(try await circuit()?.phase == .closed)
     }
 
+    @Test("a probe's late failure does not reopen a circuit another call's success has closed")
+    func lateProbeFailure() async throws {
+        let clock = self.clock
+        let breakers = CircuitBreakers(store: store, now: { clock.now })
+        _ = try await store.updateCircuit("erp:default") { _ in (CircuitState.closed(at: clock.now), ()) }
+        try await breakers.record(
+            "erp:default", down: "HTTP 503", probe: true, policy: BreakerPolicy(failures: 3), connection: "erp", endpoint: "default")
+        #expect(try await circuit()?.phase == .closed, "one failure of a new run")
+        #expect(try await circuit()?.failures == 1)
+    }
+
     @Test("a refused call is deferred without spending an attempt, and is no uncertain outcome")
     func refusalDefersTheJob() {
         let refusal = ConnectorError.unavailable("held", retryAfter: .seconds(30))
