@@ -61,6 +61,22 @@ struct StoreOutageTests {
         return hub
     }
 
+    /// A hub on `store` taking `count` webhooks from 8 senders that re-deliver until answered 2xx;
+    /// returns once 300 are acknowledged, with the senders still going.
+    func pour(_ count: Int, store: String, folder: URL) async throws -> (
+        hub: KopruProcess, sender: WebhookSender, senders: Task<Void, Never>, log: URL
+    ) {
+        let port = try freeLoopbackPort()
+        let environment = try hubEnvironment(store: store, port: port, folder: folder)
+        let log = folder.appendingPathComponent("kopru.log")
+        // Longer than intake's 4 s commit deadline, so the 503 it answers then is heard.
+        let sender = WebhookSender(port: port, secret: Self.secret, timeout: 8)
+        let hub = try await startHub(environment, log: log, sender: sender)
+        let senders = sender.deliverAll(count, deadline: .now + .seconds(240))
+        try await eventually("300 acknowledged", timeout: .seconds(60)) { sender.acknowledged.count >= 300 }
+        return (hub, sender, senders, log)
+    }
+
     @Test(
         "SQLite's disk full under intake and workers: 503 with Retry-After while full (never 2xx, never 500), 2xx again within 30 s of space returning, every acknowledged webhook stored once, every job done once, none dead",
         .enabled(if: canMountTmpfs, "skipped: needs root to mount a small tmpfs to fill")
@@ -74,17 +90,9 @@ struct StoreOutageTests {
             Self.run("/bin/umount", "-l", disk.path)
             try? FileManager.default.removeItem(at: folder)
         }
-        let port = try freeLoopbackPort()
         let database = disk.appendingPathComponent("hub.db").path
-        let environment = try hubEnvironment(store: "sqlite:\(database)", port: port, folder: folder)
-        let log = folder.appendingPathComponent("kopru.log")
-        // Longer than intake's 4 s commit deadline, so the 503 it answers then is heard.
-        let sender = WebhookSender(port: port, secret: Self.secret, timeout: 8)
-        let hub = try await startHub(environment, log: log, sender: sender)
-
         let count = 1_200
-        let senders = sender.deliverAll(count, deadline: .now + .seconds(240))
-        try await eventually("300 acknowledged", timeout: .seconds(60)) { sender.acknowledged.count >= 300 }
+        let (hub, sender, senders, log) = try await pour(count, store: "sqlite:\(database)", folder: folder)
 
         // Fill the disk: dd stops at ENOSPC.
         let filler = disk.appendingPathComponent("filler").path
@@ -131,16 +139,8 @@ struct StoreOutageTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-pg-restart-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let port = try freeLoopbackPort()
-        let environment = try hubEnvironment(store: postgres.url, port: port, folder: folder)
-        let log = folder.appendingPathComponent("kopru.log")
-        // Longer than intake's 4 s commit deadline, so the 503 it answers then is heard.
-        let sender = WebhookSender(port: port, secret: Self.secret, timeout: 8)
-        let hub = try await startHub(environment, log: log, sender: sender)
-
         let count = 1_200
-        let senders = sender.deliverAll(count, deadline: .now + .seconds(240))
-        try await eventually("300 acknowledged", timeout: .seconds(60)) { sender.acknowledged.count >= 300 }
+        let (hub, sender, senders, log) = try await pour(count, store: postgres.url, folder: folder)
         try postgres.stop()
         let acknowledgedAtStop = sender.acknowledged.count
         try await Task.sleep(for: .seconds(5))
