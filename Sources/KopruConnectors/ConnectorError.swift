@@ -25,15 +25,23 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible {
     public let message: String
     /// The field at fault, for permanent failures caused by one.
     public let field: String?
+    /// False for a retryable failure known to have happened before anything was sent.
+    private let mayHaveSent: Bool
 
-    private init(_ disposition: Disposition, _ message: String, field: String? = nil) {
+    private init(_ disposition: Disposition, _ message: String, field: String? = nil, mayHaveSent: Bool = true) {
         self.disposition = disposition
         self.message = message
         self.field = field
+        self.mayHaveSent = mayHaveSent
     }
 
     public static func retryable(_ message: String, after: Duration? = nil) -> ConnectorError {
         ConnectorError(.retryable(after: after), message)
+    }
+    /// A passing fault before the request left the hub (no connection to the target, or none
+    /// free in time): retried like any other, but the target cannot have acted.
+    public static func notSent(_ message: String) -> ConnectorError {
+        ConnectorError(.retryable(after: nil), message, mayHaveSent: false)
     }
     public static func rateLimited(_ message: String, retryAfter: Duration) -> ConnectorError {
         ConnectorError(.rateLimited(retryAfter: retryAfter), message)
@@ -57,7 +65,7 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible {
     /// again costs a lookup, guessing wrong costs a double. A refusal (permanent, authentication,
     /// rate limit, an open circuit) means the target did not act.
     public var outcomeUnknown: Bool {
-        if case .retryable = disposition { return true }
+        if case .retryable = disposition { return mayHaveSent }
         return false
     }
 }

@@ -43,7 +43,15 @@ extension HTTPTransport {
     /// Sends, turning a transport failure into a classified `ConnectorError`. A middleware that
     /// refused to send (a spent rate budget, an open circuit) has classified its refusal already.
     public func exchange(_ request: OutboundRequest) async throws(ConnectorError) -> InboundResponse {
-        do { return try await send(request) } catch let refused as ConnectorError { throw refused } catch { throw .network(error) }
+        do {
+            return try await send(request)
+        } catch let refused as ConnectorError {
+            throw refused
+        } catch let unsent as RequestNotSent {
+            throw .notSent("no answer (\(unsent))")
+        } catch {
+            throw .network(error)
+        }
     }
 }
 

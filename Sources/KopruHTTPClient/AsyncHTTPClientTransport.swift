@@ -43,8 +43,17 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
         var outgoing = HTTPClientRequest(url: request.url.absoluteString)
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headers { outgoing.headers.add(name: field.name.rawName, value: field.value) }
-        if !request.body.isEmpty { outgoing.body = .bytes(ByteBuffer(bytes: request.body)) }
-        let response = try await client.execute(outgoing, timeout: .nanoseconds(Self.nanoseconds(request.timeout)))
+        let sent = Body(bytes: ByteBuffer(bytes: request.body))
+        if !request.body.isEmpty { outgoing.body = .stream(sent, length: .known(Int64(request.body.count))) }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(outgoing, timeout: .nanoseconds(Self.nanoseconds(request.timeout)))
+        } catch {
+            // The client waits for a pooled connection within the request's timeout; a request
+            // that timed out there, or whose connection never opened, never reached the target.
+            if !request.body.isEmpty, !sent.pulled.load(ordering: .relaxed) { throw RequestNotSent(underlying: error) }
+            throw error
+        }
         var headers = HTTPFields()
         for (name, value) in response.headers {
             if let fieldName = HTTPField.Name(name) { headers.append(HTTPField(name: fieldName, value: value)) }
@@ -56,5 +65,29 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
     /// Whole nanoseconds, sub-second parts included (a 300 ms timeout must not become 0).
     static func nanoseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+
+    /// The body as one chunk, noting when the client first reads it: only then does the request
+    /// hold a connection with its head on the way, so before that nothing can have been sent.
+    private final class Body: AsyncSequence, Sendable {
+        typealias Element = ByteBuffer
+        let bytes: ByteBuffer
+        let pulled = Atomic<Bool>(false)
+
+        init(bytes: ByteBuffer) { self.bytes = bytes }
+
+        func makeAsyncIterator() -> Iterator { Iterator(body: self) }
+
+        struct Iterator: AsyncIteratorProtocol {
+            let body: Body
+            var done = false
+
+            mutating func next() async throws -> ByteBuffer? {
+                body.pulled.store(true, ordering: .relaxed)
+                if done { return nil }
+                done = true
+                return body.bytes
+            }
+        }
     }
 }

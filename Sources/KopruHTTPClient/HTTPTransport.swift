@@ -33,6 +33,14 @@ public struct InboundResponse: Sendable {
     }
 }
 
+/// A request that failed before any of it left the hub (no connection, or none free in time):
+/// the target cannot have acted on it.
+public struct RequestNotSent: Error, CustomStringConvertible {
+    public let underlying: any Error
+    public init(underlying: any Error) { self.underlying = underlying }
+    public var description: String { "not sent: \(type(of: underlying)) \(String(describing: underlying).prefix(200))" }
+}
+
 /// Sends one request. The live implementation uses AsyncHTTPClient; tests and the demo pass a
 /// sandbox, so the same connector code runs against both.
 public protocol HTTPTransport: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import KopruConnectors
 import KopruHTTPClient
 import Logging
 import Synchronization
@@ -41,6 +42,51 @@ struct HTTPClientTests {
         await #expect(throws: (any Error).self) {
             _ = try await AsyncHTTPClientTransport().send(
                 OutboundRequest(method: .get, url: URL(string: "http://127.0.0.1:\(port)/")!, timeout: .seconds(2)))
+        }
+    }
+
+    @Test("a request that timed out waiting for a pooled connection, or found none, is known not sent")
+    func notSent() async throws {
+        let server = try await LoopbackServer()
+        // A pool size no other test uses: its own client, with all nine connections to hold.
+        let transport = AsyncHTTPClientTransport(connectionsPerHost: 9)
+        let port = server.port
+        func hang(_ order: Int) -> OutboundRequest {
+            OutboundRequest(
+                method: .post, url: URL(string: "http://127.0.0.1:\(port)/hang")!, body: Data(#"{"order":\#(order)}"#.utf8),
+                timeout: .seconds(2))
+        }
+        let failures = await withTaskGroup(of: (order: Int, error: any Error)?.self) { group in
+            for order in 1...24 {
+                group.addTask {
+                    do { _ = try await transport.send(hang(order)) } catch { return (order, error) }
+                    return nil
+                }
+            }
+            return await group.reduce(into: [(order: Int, error: any Error)]()) { if let failure = $1 { $0.append(failure) } }
+        }
+        #expect(failures.count == 24)
+        // The pool grows to about nine connections; the requests queued behind them time out
+        // there and are "not sent". One that got a connection at its last moment may be sent
+        // and time out before the server has read it: that one stays ambiguous, as it must.
+        let unsent = Set(failures.filter { $0.error is RequestNotSent }.map(\.order))
+        let arrived = Set(server.hung.map { $0.filter(\.isNumber) }.compactMap { Int($0) })
+        #expect(unsent.count >= 1, "\(failures.map { "\($0.error)" })")
+        #expect(arrived.count >= 9)
+        #expect(unsent.isDisjoint(with: arrived), "a request the server read was counted as not sent")
+        // The classification connectors see: retried, never read as "may have landed".
+        let classified = ConnectorError.notSent("x")
+        #expect(!classified.outcomeUnknown && classified.disposition == .retryable(after: nil))
+        let sentButUnanswered = try #require(failures.first { !($0.error is RequestNotSent) }?.error)
+        #expect(ConnectorError.network(sentButUnanswered).outcomeUnknown, "an error from after sending stays ambiguous")
+
+        try await server.shutdown()
+        do {
+            // A client with no connection to the closed port left (this one's may linger).
+            _ = try await AsyncHTTPClientTransport(connectionsPerHost: 10).exchange(hang(0))
+            Issue.record("a closed port answered")
+        } catch {
+            #expect(!error.outcomeUnknown, "a refused connection sent nothing: \(error)")
         }
     }
 

@@ -2,21 +2,28 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// A tiny HTTP/1.1 server on 127.0.0.1 for transport tests: echoes the request back as JSON
-/// and answers `/status/NNN` with that status and a Retry-After header.
+/// and answers `/status/NNN` with that status and a Retry-After header. `/hang` is read whole,
+/// counted, and never answered.
 final class LoopbackServer: Sendable {
     let channel: any Channel
     let group: MultiThreadedEventLoopGroup
+    private let hungRequests = HungRequests()
+
+    /// The bodies of the `/hang` requests that arrived whole.
+    var hung: [String] { hungRequests.bodies.withLock { $0 } }
 
     var port: Int { channel.localAddress!.port! }
 
     init() async throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let hungRequests = self.hungRequests
         channel = try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap { channel.pipeline.addHandler(EchoHandler()) }
+                channel.pipeline.configureHTTPServerPipeline().flatMap { channel.pipeline.addHandler(EchoHandler(hung: hungRequests)) }
             }
             .bind(host: "127.0.0.1", port: 0).get()
     }
@@ -27,9 +34,16 @@ final class LoopbackServer: Sendable {
     }
 }
 
+final class HungRequests: Sendable {
+    let bodies = Mutex<[String]>([])
+}
+
 private final class EchoHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
+
+    private let hung: HungRequests
+    init(hung: HungRequests) { self.hung = hung }
 
     private var head: HTTPRequestHead?
     private var body = ByteBuffer()
@@ -43,6 +57,11 @@ private final class EchoHandler: ChannelInboundHandler {
             body.writeBuffer(&chunk)
         case .end:
             guard let head else { return }
+            if head.uri == "/hang" {
+                let body = String(buffer: body)
+                hung.bodies.withLock { $0.append(body) }
+                return
+            }
             var status = HTTPResponseStatus.ok
             var headers = HTTPHeaders([("content-type", "application/json")])
             if head.uri.hasPrefix("/status/"), let code = Int(head.uri.dropFirst("/status/".count)) {
