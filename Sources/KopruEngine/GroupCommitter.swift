@@ -46,7 +46,7 @@ public actor GroupCommit<Item: Sendable, Result: Sendable> {
             let commit = self.commit
             let outcome: Swift.Result<[Result], any Error> =
                 if let deadline {
-                    await Self.within(deadline) { try await commit(items) }
+                    await StoreDeadline.within(deadline, "commit") { try await commit(items) }
                 } else {
                     await Self.catching { try await commit(items) }
                 }
@@ -60,27 +60,5 @@ public actor GroupCommit<Item: Sendable, Result: Sendable> {
 
     private static func catching<T: Sendable>(_ work: @Sendable () async throws -> T) async -> Swift.Result<T, any Error> {
         do { return .success(try await work()) } catch { return .failure(error) }
-    }
-
-    /// `work`'s outcome, or `StoreError.unavailable` once `deadline` has passed; `work` is left
-    /// to finish on its own.
-    private static func within<T: Sendable>(
-        _ deadline: Duration, _ work: @escaping @Sendable () async throws -> T
-    ) async -> Swift.Result<T, any Error> {
-        await withCheckedContinuation { continuation in
-            let pending = Mutex<CheckedContinuation<Swift.Result<T, any Error>, Never>?>(continuation)
-            let resume = { @Sendable (outcome: Swift.Result<T, any Error>) in
-                pending.withLock { $0.take() }?.resume(returning: outcome)
-            }
-            let timer = Task {
-                try await Task.sleep(for: deadline)
-                resume(.failure(StoreError.unavailable("the store did not commit within \(deadline)")))
-            }
-            Task {
-                let outcome = await catching(work)
-                timer.cancel()
-                resume(outcome)
-            }
-        }
     }
 }

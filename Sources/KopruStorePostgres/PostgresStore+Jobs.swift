@@ -119,7 +119,17 @@ extension PostgresStore: JobQueueStore {
             last = request.now
             return true
         }
-        return try await transaction { connection in
+        // A claim cut by a server restart has been seen never to return, and the worker
+        // claims nothing while it waits: past the deadline it counts as the store being away.
+        return try await StoreDeadline.within(Self.claimDeadline, "answer a claim") {
+            try await self.claimInTransaction(request, token: token, now: now, expires: expires, reclaim: reclaim)
+        }.get()
+    }
+
+    static let claimDeadline: Duration = .seconds(10)
+
+    private func claimInTransaction(_ request: ClaimRequest, token: String, now: Int64, expires: Int64, reclaim: Bool) async throws -> [ClaimedJob] {
+        try await transaction { connection in
             if reclaim { try await self.reclaimExpiredLeases(now: now, connection) }
             var builder = SQLBuilder("WITH candidates AS (SELECT id, connection_id, priority, run_at FROM jobs AS j WHERE status = 'pending' AND run_at <= ")
             try builder.bind(now)
