@@ -6,7 +6,7 @@ import KopruHTTPClient
 
 /// A REST ERP (Logo, Netsis, Mikro behind a REST façade, or a home-grown one) spoken through a
 /// `RESTERPProfile`: orders in, stock out, customers in, shipped orders out.
-public struct RESTERPConnector: OrderSink, StockSource, PriceSource, CustomerSink, ShipmentFeed {
+public struct RESTERPConnector: OrderSink, OrderCancelSink, StockSource, PriceSource, CustomerSink, ShipmentFeed {
     public let profile: RESTERPProfile
     let transport: any HTTPTransport
 
@@ -84,6 +84,25 @@ public struct RESTERPConnector: OrderSink, StockSource, PriceSource, CustomerSin
         case 409:
             // A compliant ERP's answer to a repeated Idempotency-Key: it has the order.
             throw ConnectorError.alreadyDone("the ERP already has order \(number)", reference: reference(in: response))
+        default: throw Self.failure(response)
+        }
+    }
+
+    public var cancelsOrders: Bool { profile.cancelsOrders }
+
+    /// `POST orders/{reference}/cancel` with the order's number (so a wrong reference cannot
+    /// cancel another order) and a reason. 409 is the ERP saying it is cancelled already.
+    public func cancelOrder(_ order: Order, reference: String, idempotencyKey: String) async throws {
+        let number = order.source.externalNumber ?? order.source.externalID
+        var object: [String: JSON] = [:]
+        profile.set("order.order_id", .string(number), in: &object)
+        profile.set("cancel.reason", .string("cancelled in the sales channel"), in: &object)
+        let response = try await send(
+            .post, profile.url("orderCancel", replacing: ["reference": reference, "order_id": number]), body: .object(object),
+            idempotencyKey: idempotencyKey)
+        switch response.status {
+        case 200, 201, 204: return
+        case 409: throw ConnectorError.alreadyDone("the ERP has document \(reference) cancelled already", reference: reference)
         default: throw Self.failure(response)
         }
     }

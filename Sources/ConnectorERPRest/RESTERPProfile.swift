@@ -39,6 +39,10 @@ public struct RESTERPProfile: Sendable {
     /// most ERPs ignore the header and only the lookup then prevents a double.
     public var idempotencyHonoured: Bool
     public var orderLookup: OrderLookup
+    /// Whether the ERP is asked to cancel an order cancelled in the channel after export
+    /// (`cancel: post`, to `paths.orderCancel`). Off by default: seed 000's contract has no
+    /// cancel call, so an operator cancels by hand, told by a dead letter and a note.
+    public var cancelsOrders: Bool
     /// Where the list total is: a response header (`X-Total-Count`) or, when set, a JSON pointer
     /// into the answer (`/meta/total`).
     public var totalHeader: String
@@ -56,13 +60,14 @@ public struct RESTERPProfile: Sendable {
     public var skuMap: SKUMap
 
     public static let defaultPaths = [
-        "orders": "orders", "orderLookup": "orders/{order_id}", "orderSearch": "orders?order_id={order_id}", "stocks": "stocks", "prices": "prices", "customers": "customers",
+        "orders": "orders", "orderLookup": "orders/{order_id}", "orderSearch": "orders?order_id={order_id}",
+        "orderCancel": "orders/{reference}/cancel", "stocks": "stocks", "prices": "prices", "customers": "customers",
         "customerLookup": "customers/{customer_id}", "shipments": "shipments",
     ]
 
     public static let defaultFields = [
         "order.order_id": "order_id", "order.total": "total", "order.customer_email": "customer_email",
-        "order.items": "items", "order.shipping": "shipping", "order.currency": "currency",
+        "order.items": "items", "order.shipping": "shipping", "order.currency": "currency", "cancel.reason": "reason",
         "item.sku": "sku", "item.qty": "qty", "item.price": "price",
         "stock.sku": "sku", "stock.qty": "qty", "price.sku": "sku", "price.amount": "price", "price.currency": "currency",
         "customer.customer_id": "customer_id", "customer.email": "email", "customer.name": "name",
@@ -144,6 +149,11 @@ public struct RESTERPProfile: Sendable {
         let delivery = try Self.delivery(value, idempotencyHeader: idempotencyHeader)
         orderLookup = delivery.lookup
         idempotencyHonoured = delivery.idempotencyHonoured
+        switch value("cancel") ?? "none" {
+        case "none": cancelsOrders = false
+        case "post": cancelsOrders = true
+        default: throw .permanent("must be none or post", field: "settings.cancel")
+        }
         totalHeader = value("pagination.totalHeader") ?? "X-Total-Count"
         totalPointer = value("pagination.total")
         let decimals = value("money.decimals").flatMap(Int.init) ?? 2

@@ -64,6 +64,16 @@ public protocol OrderSink: Sendable {
     var resendIsSafe: Bool { get }
 }
 
+/// Cancels an order the target already holds (one cancelled in the channel after export).
+public protocol OrderCancelSink: Sendable {
+    /// False when this connection is not set up to cancel (the target has no cancel call, or
+    /// the merchant cancels there by hand): the hub then asks an operator instead.
+    var cancelsOrders: Bool { get }
+    /// Cancels the target's document `reference` for `order`. A target that says the document
+    /// is already cancelled answers `alreadyDone`.
+    func cancelOrder(_ order: Order, reference: String, idempotencyKey: String) async throws
+}
+
 /// Notes on an order where the merchant sees them (Magento's status history).
 public protocol OrderNotes: Sendable {
     func addOrderNote(externalID: String, note: String) async throws

@@ -53,7 +53,7 @@ public struct ShippingPollJob: FlowJobHandler {
             var (outbound, returns) = (0, 0)
             let (scanned, seen, more) = try await environment.scanOrders(
                 flow, full: request.isFull, versionEntity: "\(CarrierFlow.versionEntity):\(flow.name)", maxPerRun: 500, now: context.now
-            ) { order, externalID in
+            ) { order, externalID, _ in
                 // The admin API finds a channel order by its number through this binding.
                 let known = StoreEffect.bind(
                     Binding(connection: flow.source, entity: "order", externalID: externalID, internalID: order.id.rawValue))

@@ -37,12 +37,15 @@ public struct OrderPollJob: FlowJobHandler {
         var exported = 0
         let (effects, seen, more) = try await environment.scanOrders(
             flow, full: full, versionEntity: Self.versionEntity, maxPerRun: maxPerRun, now: context.now
-        ) { order, externalID in
+        ) { order, externalID, seenBefore in
             var effects: [StoreEffect] = [
                 .bind(Binding(connection: flow.source, entity: "order", externalID: externalID, internalID: order.id.rawValue))
             ]
             if [.cancelled, .refunded].contains(order.status) {
                 effects.append(.releaseStock(order: order.id.rawValue, at: context.now))
+            }
+            if order.status == .cancelled {
+                return effects + (try OrderCancellation.seen(order, flow: flow, exportPossible: seenBefore, now: context.now))
             }
             guard flow.exportStatuses.contains(order.status) else { return effects }
             effects.append(.enqueue(try OrderExportJob.job(flow: flow, order: order)))
@@ -63,12 +66,13 @@ public struct OrderPollJob: FlowJobHandler {
 
 extension FlowEnvironment {
     /// Reads a pass of a flow's order feed (`scanFeed`) and hands each
-    /// order whose version this flow has not seen to `handle`, which says what to record. The
+    /// order whose version this flow has not seen to `handle` (with whether an earlier version
+    /// was seen), which says what to record. The
     /// versions seen and the new position are committed with the handler's effects, so webhook +
     /// poll + overlap meet an order many times and act on each version once.
     func scanOrders(
         _ flow: FlowDefinition, full: Bool, versionEntity: String, maxPerRun: Int, now: Date,
-        handle: (Order, String) throws -> [StoreEffect]
+        handle: (Order, String, Bool) throws -> [StoreEffect]
     ) async throws -> (effects: [StoreEffect], seen: Int, more: Bool) {
         let feed = try await connectors.resolve(flow.source, as: (any OrderFeed).self)
         var effects: [StoreEffect] = []
@@ -77,10 +81,12 @@ extension FlowEnvironment {
         ) { page in
             let versions = try await store.snapshots(connection: flow.source, entity: versionEntity, keys: page.map(\.externalID))
             var snapshots: [SnapshotEntry] = []
-            for item in page where versions[item.externalID] != item.version {
+            for item in page {
+                let seen = FeedVersion(item)
+                guard seen.supersedes(versions[item.externalID].map(FeedVersion.init(stored:))) else { continue }
                 snapshots.append(
-                    SnapshotEntry(connection: flow.source, entity: versionEntity, key: item.externalID, value: item.version, confirmedAt: now))
-                effects += try handle(item.record, item.externalID)
+                    SnapshotEntry(connection: flow.source, entity: versionEntity, key: item.externalID, value: seen.stored, confirmedAt: now))
+                effects += try handle(item.record, item.externalID, versions[item.externalID] != nil)
             }
             if !snapshots.isEmpty { effects.append(.putSnapshots(snapshots)) }
         }
@@ -111,7 +117,7 @@ public struct OrderExportJob: FlowJobHandler {
     static func job(flow: FlowDefinition, order: Order) throws -> NewJob {
         try NewJob(
             kind: kind, idempotencyKey: "\(flow.name):\(order.id.rawValue)", json: Payload(flow: flow.name, order: order),
-            orderingKey: nil, connection: flow.target)
+            orderingKey: OrderCancellation.orderingKey(flow: flow, order: order), connection: flow.target)
     }
 
     public func run(_ context: JobContext) async throws -> JobResult {
@@ -125,6 +131,9 @@ public struct OrderExportJob: FlowJobHandler {
         try order.validate()
         let sink = try await environment.connectors.resolve(flow.target, as: (any OrderSink).self)
         let key = "\(flow.target.rawValue):\(order.source.externalNumber ?? order.source.externalID)"
+        if try await OrderCancellation.isCancelled(order, flow: flow, store: environment.store) {
+            return try await skipCancelled(order, flow: flow, sink: sink, key: key, context: context, release: release)
+        }
         let delivery = try await deliver(
             context, resendIsSafe: sink.resendIsSafe, find: { try await sink.findOrder(order, idempotencyKey: key) },
             create: { try await sink.createOrder(order, idempotencyKey: key) })
@@ -146,6 +155,43 @@ public struct OrderExportJob: FlowJobHandler {
             effects.append(.enqueue(try OrderNoteJob.job(flow: flow, order: order, note: "ERP'ye aktarıldı (ref \(ref))")))
         }
         return .done(effects)
+    }
+
+    /// The order was cancelled in the channel before it was exported: nothing is sent. Unless
+    /// an earlier attempt may have landed: then what the ERP holds is bound (asked, or sent
+    /// again where a resend cannot double), and the cancellation that follows this job cancels it.
+    func skipCancelled(
+        _ order: Order, flow: FlowDefinition, sink: any OrderSink, key: String, context: JobContext, release: StoreEffect
+    ) async throws -> JobResult {
+        let number = order.source.externalNumber ?? order.id.rawValue
+        var found: String?
+        if context.outcomeUncertain {
+            if sink.resendIsSafe {
+                do { found = try await sink.createOrder(order, idempotencyKey: key) } catch let error as ConnectorError {
+                    guard case .alreadyDone(let reference) = error.disposition else { throw error }
+                    found = reference ?? key
+                }
+            } else {
+                found = try await sink.findOrder(order, idempotencyKey: key)
+            }
+        }
+        guard let found else {
+            return .done([
+                release,
+                .log(
+                    EventRecord(
+                        at: context.now, level: .info, kind: "export", connection: flow.target, subject: "order:\(order.id)",
+                        message: "order \(number) not exported: cancelled in the channel first", details: ["flow": flow.name])),
+            ])
+        }
+        return .done([
+            .bind(Binding(connection: flow.target, entity: "order", externalID: found, internalID: order.id.rawValue)), release,
+            .log(
+                EventRecord(
+                    at: context.now, level: .notice, kind: "export", connection: flow.target, subject: "order:\(order.id)",
+                    message: "order \(number), cancelled in the channel, had reached the ERP as \(found); its cancellation follows",
+                    details: ["flow": flow.name, "reference": found])),
+        ])
     }
 
     /// The merchant sees a final failure on the order itself, as the seed's module did. An order
@@ -183,9 +229,10 @@ public struct OrderNoteJob: FlowJobHandler {
         self.retryPolicy = retryPolicy
     }
 
-    static func job(flow: FlowDefinition, order: Order, note: String) throws -> NewJob {
+    /// `purpose` tells one order's notes apart: one of each is written.
+    static func job(flow: FlowDefinition, order: Order, note: String, purpose: String? = nil) throws -> NewJob {
         try NewJob(
-            kind: kind, idempotencyKey: "\(flow.name):\(order.id.rawValue):\(note.hasPrefix("ERP'ye") ? "exported" : "failed")",
+            kind: kind, idempotencyKey: "\(flow.name):\(order.id.rawValue):\(purpose ?? (note.hasPrefix("ERP'ye") ? "exported" : "failed"))",
             json: Payload(flow: flow.name, externalID: order.source.externalID, note: note), connection: flow.source)
     }
 
@@ -212,6 +259,7 @@ extension FlowKind {
         [
             OrderPollJob(environment), OrderExportJob(environment, retryPolicy: retryPolicy),
             OrderNoteJob(environment, retryPolicy: retryPolicy), SellableStockJob(environment, retryPolicy: retryPolicy),
+            OrderCancelJob(environment, retryPolicy: retryPolicy),
         ]
     }
 }

@@ -8,7 +8,37 @@ import KopruCore
 extension ERPRoutes {
     /// The record every answer about an order carries.
     static func record(_ order: ERPSandbox.CreatedOrder) -> JSON {
-        ["id": .string(order.documentNumber), "order_id": .string(order.orderID), "status": "open"]
+        ["id": .string(order.documentNumber), "order_id": .string(order.orderID), "status": order.cancelled ? "cancelled" : "open"]
+    }
+
+    /// `POST orders/{id}/cancel` (a Köprü proposal, as `customers` is): the document by the ERP's
+    /// own number, the body naming the order it belongs to so a wrong binding cannot cancel
+    /// another order. A second cancel is a 409, as a booking ERP refuses to cancel twice.
+    func cancelOrder(_ request: SandboxRequest) -> SandboxResponse {
+        let number = request.parameters["documentNumber"] ?? ""
+        let orderID: String
+        do {
+            let body = try StrictJSON.object(request.body)
+            orderID = try body.string("order_id")
+            guard !orderID.isEmpty else { throw body.invalid("order_id", "is required") }
+            if let reason = try body.optionalString("reason"), reason.count > 255 {
+                throw body.invalid("reason", "is longer than 255 characters")
+            }
+        } catch { return Self.refusal(error) }
+        return state.withLock { state in
+            guard let index = state.orders.firstIndex(where: { $0.documentNumber == number }) else {
+                return Self.error(404, "DOCUMENT_NOT_FOUND", "no document \(number)")
+            }
+            guard state.orders[index].orderID == orderID else {
+                return Self.error(422, "ORDER_MISMATCH", "document \(number) belongs to order \(state.orders[index].orderID)", field: "order_id")
+                    .keyed(orderID, effect: "refused")
+            }
+            guard !state.orders[index].cancelled else {
+                return Self.error(409, "ALREADY_CANCELLED", "document \(number) is already cancelled").keyed(orderID, effect: "duplicate")
+            }
+            state.orders[index].cancelled = true
+            return .json(200, Self.record(state.orders[index])).keyed(orderID, effect: "cancelled")
+        }
     }
 
     func createOrder(_ request: SandboxRequest) -> SandboxResponse {

@@ -15,6 +15,7 @@ struct ERPRoutes: Sendable {
         route("POST", "/orders", "orders.create", createOrder)
         route("GET", "/orders/:orderID", "orders.get", getOrder)
         route("GET", "/orders", "orders.search", searchOrders)
+        route("POST", "/orders/:documentNumber/cancel", "orders.cancel", cancelOrder)
         route("GET", "/stocks", "stocks.list", listStocks)
         route("GET", "/prices", "prices.list", listPrices)
         route("POST", "/customers", "customers.create", createCustomer)

@@ -72,6 +72,8 @@ public final class ERPSandbox: Sendable {
         public var body: JSON
         /// When the ERP booked it (benchmarks time webhook → ERP by it).
         public var bookedAt = Date()
+        /// Cancelled through `POST orders/{id}/cancel`.
+        public var cancelled = false
     }
 
     struct State {
@@ -121,6 +123,9 @@ public final class ERPSandbox: Sendable {
     public func stockLevel(code: String) -> Int? { state.withLock { $0.stock[code] } }
 
     public var orders: [CreatedOrder] { state.withLock { $0.orders } }
+
+    /// The order ids whose document is cancelled.
+    public var cancelledOrders: Set<String> { state.withLock { Set($0.orders.filter(\.cancelled).map(\.orderID)) } }
 
     /// Documents booked so far, doubles included (a benchmark's progress without a copy).
     public var bookedDocuments: Int { state.withLock { $0.orders.count } }
