@@ -11,7 +11,9 @@ import Synchronization
 /// sends `NOTIFY kopru_jobs` at commit and idle workers `LISTEN`, so they wake at once instead of
 /// polling fast. Every commit is durable (PostgreSQL's default `synchronous_commit = on`).
 public final class PostgresStore: Store, Sendable {
-    let client: PostgresClient
+    let postgres: PostgresClient
+    /// The pool, each query bounded by `DeadlinedClient.deadline`.
+    var client: DeadlinedClient { DeadlinedClient(postgres: postgres) }
     private let currentSecretBox: Mutex<SecretBox>
     /// Replaced when the master key is rotated.
     var secretBox: SecretBox {
@@ -39,11 +41,11 @@ public final class PostgresStore: Store, Sendable {
         // every start-up here; real connection trouble still reaches the caller as an error.
         var backgroundLogger = logger
         backgroundLogger.logLevel = .error
-        client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
+        postgres = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
         self.currentSecretBox = Mutex(secretBox)
         self.logger = logger
         description = "postgres (\(parsed.user)@\(parsed.host):\(parsed.port)/\(parsed.database ?? parsed.user))"
-        let client = self.client
+        let client = postgres
         tasks = Mutex([Task { await client.run() }])
         startListening()
     }
@@ -99,7 +101,7 @@ public final class PostgresStore: Store, Sendable {
     /// bound values.
     func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await postgres.withTransaction(logger: logger) { connection in try await body(connection) }
         } catch let error as PostgresTransactionError {
             if let inner = error.closureError as? StoreError { throw inner }
             if let inner = error.closureError as? CancellationError { throw inner }
@@ -114,7 +116,7 @@ public final class PostgresStore: Store, Sendable {
     // MARK: LISTEN/NOTIFY
 
     private func startListening() {
-        let client = self.client
+        let client = postgres
         let notifications = self.notifications
         let logger = self.logger
         let listener = Task {
@@ -208,5 +210,17 @@ extension PostgresStore {
             return "PostgreSQL cannot serve now (SQLSTATE \(state))"
         default: return nil
         }
+    }
+}
+
+/// PostgresNIO's client with a deadline on each query: a query in flight when the server went
+/// away has been seen never to return, and a job waiting on it held its worker's slot (and its
+/// lease, renewed by the heartbeat) for good. Past the deadline it fails as the store being away.
+struct DeadlinedClient: Sendable {
+    static let deadline: Duration = .seconds(30)
+    let postgres: PostgresClient
+
+    func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await StoreDeadline.within(Self.deadline, "answer") { try await postgres.query(query, logger: logger) }.get()
     }
 }
