@@ -318,6 +318,9 @@ package struct HubConfiguration: Equatable {
             do { _ = try BreakerPolicy.from(settings: connection.settings) } catch {
                 throw Problem(key: "connections[\(index)].settings.\(error.field)", message: error.message)
             }
+            do { _ = try ClockSkew.from(settings: connection.settings) } catch {
+                throw Problem(key: "connections[\(index)].\(error.field ?? "settings")", message: error.message)
+            }
         }
     }
 

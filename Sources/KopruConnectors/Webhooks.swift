@@ -215,5 +215,7 @@ extension HMACWebhookVerifier.Rule {
             }
             toleranceSeconds = seconds
         }
+        // A sender whose clock is off by the configured skew signs times that far from ours.
+        if timestampHeader != nil { toleranceSeconds += Int(try ClockSkew.from(settings: settings).components.seconds) }
     }
 }

@@ -108,6 +108,9 @@ struct IntegrationRoutes: Sendable {
         do { _ = try BreakerPolicy.from(settings: connection.settings) } catch {
             throw APIError.invalid(error.message, field: "settings.\(error.field)")
         }
+        do { _ = try ClockSkew.from(settings: connection.settings) } catch {
+            throw APIError.invalid(error.message, field: error.field ?? "settings")
+        }
         // The configured flows through this connection must still be runnable with it.
         for flow in flows.flows where flow.source == id || flow.target == id {
             let source = flow.source == id ? connection : try await store.connection(flow.source)

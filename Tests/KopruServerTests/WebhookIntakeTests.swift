@@ -105,6 +105,36 @@ struct WebhookIntakeTests {
         #expect(!hub.logs.all.contains { $0.contains("820982911946154508") }, "no body in the log")
     }
 
+    @Test("a sender whose clock is 10 minutes off either way: refused as stale by the 5-minute window, accepted with clock.skewSeconds 600")
+    func clockSkewWidensTheSignatureWindow() async throws {
+        let hub = try await HubFixture()
+        defer { hub.cleanUp() }
+        let timed = ["webhook.timestampHeader": "X-Timestamp", "webhook.signedBytes": "timestamp.body"]
+        try await hub.addWebhookConnection("timed", settings: timed)
+        try await hub.addWebhookConnection("skewed", settings: timed.merging([ClockSkew.settingKey: "600"]) { $1 })
+        try await hub.live { client in
+            var delivery = 0
+            func post(_ uri: String, offBy seconds: Int) async throws -> TestResponse {
+                delivery += 1
+                let stamp = String(Int(Date().timeIntervalSince1970) + seconds)
+                var headers: HTTPFields = [.contentType: "application/json", HTTPField.Name("X-Timestamp")!: stamp]
+                headers[HTTPField.Name("X-Delivery-Id")!] = "skew-\(delivery)"
+                headers[HTTPField.Name("X-Kopru-Signature")!] = HMACWebhookVerifier.signature(
+                    for: Array(Self.body.utf8), secret: Array("whsec-test-0123456789".utf8),
+                    rule: .init(signedBytes: .timestampDotBody, timestampHeader: "X-Timestamp"), timestamp: stamp)
+                return try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: Self.body))
+            }
+            for offset in [-590, 590] {
+                let refused = try await post("/webhooks/timed", offBy: offset)
+                #expect(refused.status == .unauthorized && refused.error.code == "timestamp_stale", "\(offset) s: \(refused.text)")
+                #expect(try await post("/webhooks/skewed", offBy: offset).status == .ok, "\(offset) s off, with the skew configured")
+            }
+            // The window is wider by the skew, not open: 5 + 10 minutes.
+            #expect(try await post("/webhooks/skewed", offBy: -960).error.code == "timestamp_stale")
+        }
+        #expect(try await hub.store.jobs(JobFilter(kind: WebhookReceivedJob.kind)).count == 2)
+    }
+
     @Test("the allow-list admits the sender's network; the rate limit answers 429 with Retry-After")
     func allowListAndRateLimit() async throws {
         let hub = try await HubFixture()

@@ -100,7 +100,8 @@ public struct ShipmentPollJob: FlowJobHandler {
             let since = request.isFull || stored == nil ? Date(timeIntervalSince1970: 0) : Date(millisecondsSince1970: stored!)
             var newest = since
             var unknown: [String] = []
-            for notice in try await feed.shippedOrders(since: since.addingTimeInterval(-flow.overlap.seconds)) {
+            let overlap = try await environment.overlap(of: flow)
+            for notice in try await feed.shippedOrders(since: since.addingTimeInterval(-overlap.seconds)) {
                 newest = max(newest, notice.shippedAt)
                 let orderID = "\(flow.target.rawValue):\(notice.orderReference)"
                 guard let order = try await environment.store.binding(connection: flow.target, entity: "order", internalID: orderID) else {

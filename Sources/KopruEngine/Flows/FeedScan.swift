@@ -101,12 +101,20 @@ extension FlowEnvironment {
         return (cursors, seen + reread, seen >= maxPerRun || !finished)
     }
 
+    /// How far behind its position a flow's feed is read again: the flow's overlap, and at
+    /// least the skew its source's clocks may have (`clock.skewSeconds`).
+    func overlap(of flow: FlowDefinition) async throws -> Duration {
+        let settings = try await store.connection(flow.source)?.settings ?? [:]
+        return max(flow.overlap, (try? ClockSkew.from(settings: settings)) ?? .zero)
+    }
+
     /// Where this pass reads: new rows from the stored position (the beginning for a full pass),
     /// and a recheck of the window behind it when one is due or under way.
     func plan(_ flow: FlowDefinition, full: Bool, now: Date) async throws -> FeedScan {
         let stored = try await store.cursor(connection: flow.source, name: flow.cursorName).flatMap { FeedPosition(cursorValue: $0.value) }
-        guard !full, let stored, flow.overlap > .zero else { return FeedScan(stored: stored, high: full ? .beginning : (stored ?? .beginning)) }
-        let windowStart = FeedPosition(updatedAt: stored.updatedAt.addingTimeInterval(-flow.overlap.seconds), id: 0)
+        let overlap = try await overlap(of: flow)
+        guard !full, let stored, overlap > .zero else { return FeedScan(stored: stored, high: full ? .beginning : (stored ?? .beginning)) }
+        let windowStart = FeedPosition(updatedAt: stored.updatedAt.addingTimeInterval(-overlap.seconds), id: 0)
         let state = try await store.cursor(connection: flow.source, name: FeedScan.recheckCursorName(flow)).flatMap {
             RecheckState(cursorValue: $0.value)
         }
