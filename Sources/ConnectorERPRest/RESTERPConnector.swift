@@ -90,6 +90,8 @@ public struct RESTERPConnector: OrderSink, OrderCancelSink, StockSource, PriceSo
 
     public var cancelsOrders: Bool { profile.cancelsOrders }
 
+    public var canBeAsked: Bool { profile.orderLookup != .none }
+
     /// `POST orders/{reference}/cancel` with the order's number (so a wrong reference cannot
     /// cancel another order) and a reason. 409 is the ERP saying it is cancelled already.
     public func cancelOrder(_ order: Order, reference: String, idempotencyKey: String) async throws {

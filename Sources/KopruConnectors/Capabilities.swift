@@ -62,6 +62,13 @@ public protocol OrderSink: Sendable {
     /// target answers a repeat with the first record, or "already there"): such a sink is not
     /// asked before a resend, there being nothing to ask, and its last attempt may send.
     var resendIsSafe: Bool { get }
+    /// Whether `findOrder` can tell "absent" from "cannot say" (a lookup is configured): a
+    /// sink without one answers nil for both.
+    var canBeAsked: Bool { get }
+}
+
+extension OrderSink {
+    public var canBeAsked: Bool { true }
 }
 
 /// Cancels an order the target already holds (one cancelled in the channel after export).

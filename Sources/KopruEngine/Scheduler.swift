@@ -23,11 +23,6 @@ public struct Schedule: Sendable {
         self.makeJob = makeJob
     }
 
-    /// Whether `date` is one of this schedule's slots.
-    func isSlot(_ date: Date) -> Bool {
-        cron.nextFire(after: date.addingTimeInterval(-1), in: timeZone)?.storePrecision == date.storePrecision
-    }
-
     /// A schedule that enqueues `kind` with `payload`, keyed by schedule and slot, so a slot
     /// fires at most once however many schedulers run.
     public static func job(
@@ -43,9 +38,7 @@ public struct Schedule: Sendable {
 }
 
 /// Fires due schedules. After downtime, a schedule that missed several slots fires once, not
-/// once per missed slot: the next fire is computed from now, not from the missed slot. A clock
-/// that jumps back (an NTP step, a host restored) fires no slot twice: the recorded next slot
-/// stands, and the slots the clock now shows again before it have fired already.
+/// once per missed slot: the next fire is computed from now, not from the missed slot.
 ///
 /// Several hub processes may run a scheduler; only the one holding the store's "scheduler"
 /// leadership term ticks. It renews the term every third of it, so when the leader dies another
@@ -62,8 +55,6 @@ public final class Scheduler: Service, Sendable {
     private let now: @Sendable () -> Date
     private let interval: Duration
     private let stopping = Mutex(false)
-    /// The latest time this scheduler's clock has shown: a tick before it means the clock went back.
-    private let latest = Mutex<Date?>(nil)
 
     public init(
         store: any Store, schedules: [Schedule], holder: String = JobProcessorConfiguration.defaultWorkerID,
@@ -110,11 +101,6 @@ public final class Scheduler: Service, Sendable {
     @discardableResult
     public func tick() async throws -> [String] {
         var fired: [String] = []
-        let clockWentBack = latest.withLock { latest in
-            let current = now()
-            defer { latest = max(latest ?? current, current) }
-            return latest.map { current < $0 } ?? false
-        }
         for schedule in schedules {
             let current = now()
             let upcoming = schedule.cron.nextFire(after: current, in: schedule.timeZone) ?? .distantFuture
@@ -130,10 +116,8 @@ public final class Scheduler: Service, Sendable {
                         "schedule fired",
                         metadata: ["schedule": "\(schedule.name)", "slot": "\(recorded)", "next": "\(upcoming)"])
                 }
-            } else if recorded != upcoming.storePrecision, !(clockWentBack && schedule.isSlot(recorded)) {
+            } else if recorded != upcoming.storePrecision {
                 // The expression changed since the next fire was recorded: follow the new one.
-                // (After the clock went back, a recorded slot the expression still has stands:
-                // the slots the clock shows again before it fired already.)
                 _ = try await store.advanceSchedule(schedule.name, expected: recorded, next: upcoming, enqueue: nil, now: current)
             }
         }

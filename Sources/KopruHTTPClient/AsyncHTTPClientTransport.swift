@@ -51,6 +51,7 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
         } catch {
             // The client waits for a pooled connection within the request's timeout; a request
             // that timed out there, or whose connection never opened, never reached the target.
+            if error is CancellationError { throw error }
             if !request.body.isEmpty, !sent.pulled.load(ordering: .relaxed) { throw RequestNotSent(underlying: error) }
             throw error
         }

@@ -4,25 +4,28 @@ import Synchronization
 /// away have been seen never to return (a transaction cut by a restart), and a caller waiting on
 /// one waits with them: intake behind a group commit, a worker behind its claim.
 public enum StoreDeadline {
-    /// `work`'s outcome, or `StoreError.unavailable` once `deadline` has passed; `work` is left
-    /// to finish on its own (what it commits late is what a lost answer would have committed).
+    /// `work`'s outcome, or `StoreError.unavailable` once `deadline` has passed. The work is
+    /// then cancelled; if it still succeeds (it had committed), `late` gets its result, so a
+    /// caller can undo what nobody will use (a claim's leases).
     public static func within<T: Sendable>(
-        _ deadline: Duration, _ what: String, _ work: @escaping @Sendable () async throws -> T
+        _ deadline: Duration, _ what: String, late: (@Sendable (T) async -> Void)? = nil,
+        _ work: @escaping @Sendable () async throws -> T
     ) async -> Result<T, any Error> {
         await withCheckedContinuation { continuation in
             let pending = Mutex<CheckedContinuation<Result<T, any Error>, Never>?>(continuation)
-            let resume = { @Sendable (outcome: Result<T, any Error>) in
-                pending.withLock { $0.take() }?.resume(returning: outcome)
+            let resume = { @Sendable (outcome: Result<T, any Error>) -> Bool in
+                guard let waiting = pending.withLock({ $0.take() }) else { return false }
+                waiting.resume(returning: outcome)
+                return true
             }
-            let timer = Task {
-                try await Task.sleep(for: deadline)
-                resume(.failure(StoreError.unavailable("the store did not \(what) within \(deadline)")))
-            }
-            Task {
+            let task = Task {
                 let outcome: Result<T, any Error>
                 do { outcome = .success(try await work()) } catch { outcome = .failure(error) }
-                timer.cancel()
-                resume(outcome)
+                if !resume(outcome), case .success(let value) = outcome { await late?(value) }
+            }
+            Task {
+                try await Task.sleep(for: deadline)
+                if resume(.failure(StoreError.unavailable("the store did not \(what) within \(deadline)"))) { task.cancel() }
             }
         }
     }

@@ -121,7 +121,10 @@ extension PostgresStore: JobQueueStore {
         }
         // A claim cut by a server restart has been seen never to return, and the worker
         // claims nothing while it waits: past the deadline it counts as the store being away.
-        return try await StoreDeadline.within(Self.claimDeadline, "answer a claim") {
+        // Leases a late commit took are given back untouched (no attempt, not uncertain).
+        return try await StoreDeadline.within(
+            Self.claimDeadline, "answer a claim", late: { claimed in try? await self.release(claimed.map(\.lease), now: request.now) }
+        ) {
             try await self.claimInTransaction(request, token: token, now: now, expires: expires, reclaim: reclaim)
         }.get()
     }

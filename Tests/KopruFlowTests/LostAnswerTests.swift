@@ -11,7 +11,9 @@ import Testing
 /// second ERP document when the dead letter is replayed. Counted in the ERP sandbox's ledger.
 @Suite(.serialized) struct LostAnswerTests {
     @Test func anOrderSavedOnTheLastAttemptWhoseAnswerWasLostIsFoundNotDeadLettered() async throws {
-        let hub = try await FlowHarness(erpSettings: ["retry.maxAttempts": "1"])
+        // Twenty lost answers in a row open the ERP's circuit: the final looks wait for its probe,
+        // every 2 s here (60 s by default, a third of the time this test allows).
+        let hub = try await FlowHarness(erpSettings: ["retry.maxAttempts": "1", "breaker.probeSeconds": "2"])
         defer { Task { await hub.shutdown() } }
         hub.catalogue(2)
         hub.erp.sandbox.setFaults(FaultPlan(commitThenFailShare: 1), on: "orders.create")

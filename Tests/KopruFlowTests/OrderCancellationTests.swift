@@ -4,6 +4,7 @@ import KopruCore
 import KopruEngine
 import KopruSandbox
 import KopruStore
+import KopruStoreSQLite
 import Testing
 
 @testable import ConnectorERPRest
@@ -13,7 +14,9 @@ import Testing
 /// exported and left open; an older snapshot of an order read after a newer one is not news.
 /// Counted in the ERP sandbox's own ledger and documents.
 @Suite(.serialized) struct OrderCancellationTests {
-    static let cancels = ["cancel": "post"]
+    /// Cancelling ERP; its circuit kept closed through the injected 503s (a probe a minute would
+    /// outlast the test).
+    static let cancels = ["cancel": "post", "breaker.failures": "10000"]
 
     /// The ERP's order id for the Magento order `entityID`.
     static func number(_ hub: FlowHarness, _ entityID: Int) -> String { hub.magento.incrementID(entityID: entityID) ?? "" }
@@ -71,15 +74,18 @@ import Testing
         let placed = Date().addingTimeInterval(-600)
         let order = hub.magento.placeOrder(FlowHarness.order(1, at: placed))
         let number = Self.number(hub, order.entityID)
-        hub.erp.sandbox.setFaults(FaultPlan(commitThenFailShare: 1), on: "orders.create")
+        // The ERP books the order and the answer is lost; its lookup fails, so the export keeps
+        // coming back to ask, until the cancellation is queued behind it.
+        hub.erp.sandbox.setFaults(["orders.create": FaultPlan(commitThenFailShare: 1), "orders.get": FaultPlan(serverErrorShare: 1)])
         try await hub.sync("orders")
         try await hub.run(until: "the ERP booked the order and the hub does not know") {
             let export = try await hub.jobs(kind: OrderExportJob.kind).first
-            return hub.erp.documentsPerOrder[number] == 1 && export?.outcomeUncertain == true && export?.status == .pending
+            return hub.erp.documentsPerOrder[number] == 1 && (export?.attempts ?? 0) >= 2
         }
         hub.magento.setState(entityID: order.entityID, state: "canceled", status: "canceled", at: placed.addingTimeInterval(60))
         try await hub.sync("orders")
-        // The export's question to the ERP is still on the wire when the cancellation is queued:
+        try await hub.run(until: "the cancellation queued") { try await !hub.jobs(kind: OrderCancelJob.kind).isEmpty }
+        // The export's question to the ERP is still on the wire when the cancellation may run:
         // the cancellation must wait for the binding the answer brings.
         hub.erp.sandbox.clearFaults()
         hub.erp.sandbox.setFaults(FaultPlan(latencyMilliseconds: 400...400), on: "orders.get")
@@ -90,6 +96,53 @@ import Testing
         #expect(hub.erp.sandbox.ledger.entries(route: "orders.cancel").filter { $0.effect == "cancelled" }.count == 1)
         #expect(try await hub.jobs(kind: OrderCancelJob.kind, status: .succeeded).count == 1)
         #expect(hub.magento.comments(entityID: order.entityID).contains { $0.hasPrefix("ERP'de iptal edildi") })
+    }
+
+    @Test func aCancellationMetByAnExportHeldAsPossiblyOnTheERPIsHeldAndTheExportsReplayCancelsWhatItFinds() async throws {
+        let hub = try await FlowHarness(erpSettings: Self.cancels.merging(["retry.maxAttempts": "2"]) { $1 })
+        defer { Task { await hub.shutdown() } }
+        hub.catalogue(3)
+        let placed = Date().addingTimeInterval(-600)
+        let order = hub.magento.placeOrder(FlowHarness.order(1, at: placed))
+        let number = Self.number(hub, order.entityID)
+        hub.erp.sandbox.setFaults(["orders.create": FaultPlan(commitThenFailShare: 1), "orders.get": FaultPlan(serverErrorShare: 1)])
+        try await hub.sync("orders")
+        try await hub.run(until: "the export held") { try await hub.jobs(kind: OrderExportJob.kind, status: .dead).count == 1 }
+        hub.magento.setState(entityID: order.entityID, state: "canceled", status: "canceled", at: placed.addingTimeInterval(60))
+        try await hub.sync("orders")
+        try await hub.run(until: "the cancellation held") { try await hub.jobs(kind: OrderCancelJob.kind, status: .dead).count == 1 }
+        let held = try #require(try await hub.jobs(kind: OrderCancelJob.kind, status: .dead).first)
+        #expect(held.lastError?.contains("possibly in the ERP") ?? false, "\(held.lastError ?? "")")
+
+        // The ERP answers again; the operator replays the export: it finds the order there, binds
+        // it, and a cancellation follows.
+        hub.erp.sandbox.clearFaults()
+        let export = try #require(try await hub.jobs(kind: OrderExportJob.kind, status: .dead).first)
+        _ = try await hub.store.replayDeadLetter(export.id, now: Date())
+        try await hub.run(until: "the replay and its cancellation done") { try await hub.unfinished() == 0 }
+        #expect(hub.erp.documentsPerOrder[number] == 1)
+        #expect(hub.erp.cancelledOrders == [number], "the replay bound the ERP's document and nothing cancelled it")
+    }
+
+    @Test func anOrderTheReconciliationExportedAndTheChannelCancelledLaterIsCancelledOnTheERP() async throws {
+        let hub = try await FlowHarness(erpSettings: Self.cancels, overlap: .seconds(300), recheck: .zero)
+        defer { Task { await hub.shutdown() } }
+        hub.catalogue(3)
+        let now = Date()
+        hub.magento.placeOrder(FlowHarness.order(1, at: now.addingTimeInterval(-900)))
+        var late = FlowHarness.order(2, at: now.addingTimeInterval(-2400))
+        late.committed = false
+        let missed = hub.magento.placeOrder(late)
+        try await hub.sync("orders")
+        try await hub.run(until: "the first order exported") { hub.erp.documentsPerOrder.count == 1 }
+        hub.magento.commit(entityID: missed.entityID)
+        let flow = hub.catalog.flows.first { $0.name == "orders" }!
+        _ = try await hub.store.enqueue([OrderReconcileJob.job(flow: flow)], now: Date())
+        try await hub.run(until: "the missed order exported") { hub.erp.documentsPerOrder[missed.incrementID] == 1 }
+        hub.magento.setState(entityID: missed.entityID, state: "canceled", status: "canceled")
+        try await hub.sync("orders")
+        try await hub.run(until: "the cancellation done") { try await hub.unfinished() == 0 && hub.erp.cancelledOrders.count == 1 }
+        #expect(hub.erp.cancelledOrders == [missed.incrementID])
     }
 
     @Test func anExportedOrderCancelledLaterIsCancelledOnTheERPOrHeldForAnOperatorWhereItCannotBe() async throws {

@@ -101,11 +101,17 @@ extension FlowEnvironment {
         return (cursors, seen + reread, seen >= maxPerRun || !finished)
     }
 
-    /// How far behind its position a flow's feed is read again: the flow's overlap, and at
-    /// least the skew its source's clocks may have (`clock.skewSeconds`).
+    /// How far behind its position a flow's feed is read again: the flow's overlap, plus twice
+    /// the skew its source's clocks may have (`clock.skewSeconds`), since two of its nodes may
+    /// be off in opposite directions.
     func overlap(of flow: FlowDefinition) async throws -> Duration {
+        flow.overlap + (try await clockSkew(of: flow)) * 2
+    }
+
+    /// The source's `clock.skewSeconds` (checked when the connection was saved).
+    func clockSkew(of flow: FlowDefinition) async throws -> Duration {
         let settings = try await store.connection(flow.source)?.settings ?? [:]
-        return max(flow.overlap, (try? ClockSkew.from(settings: settings)) ?? .zero)
+        return (try? ClockSkew.from(settings: settings)) ?? .zero
     }
 
     /// Where this pass reads: new rows from the stored position (the beginning for a full pass),

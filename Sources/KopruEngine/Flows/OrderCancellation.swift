@@ -12,7 +12,7 @@ enum OrderCancellation {
     static let markEntity = "order.cancelled"
 
     /// Export and cancellation of one order run one at a time, in the order they were enqueued.
-    static func orderingKey(flow: FlowDefinition, order: Order) -> String { "\(flow.name):\(order.id.rawValue)" }
+    static func orderingKey(flow: FlowDefinition, order: Order) -> String { "order:\(flow.name):\(order.id.rawValue)" }
 
     /// What the poll records on seeing `order` cancelled. An order seen for the first time
     /// cancelled had no export enqueued (exports start from a poll that saw the order), so it is
@@ -47,9 +47,11 @@ public struct OrderCancelJob: FlowJobHandler {
         self.retryPolicy = retryPolicy
     }
 
-    static func job(flow: FlowDefinition, order: Order) throws -> NewJob {
+    /// `again` names a later cancellation of the same order (one bound after the first ran).
+    static func job(flow: FlowDefinition, order: Order, again: String? = nil) throws -> NewJob {
         try NewJob(
-            kind: kind, idempotencyKey: "\(flow.name):\(order.id.rawValue):cancel", json: Payload(flow: flow.name, order: order),
+            kind: kind, idempotencyKey: "\(flow.name):\(order.id.rawValue):cancel\(again.map { ":\($0)" } ?? "")",
+            json: Payload(flow: flow.name, order: order),
             orderingKey: OrderCancellation.orderingKey(flow: flow, order: order), connection: flow.target)
     }
 
@@ -65,10 +67,19 @@ public struct OrderCancelJob: FlowJobHandler {
                     message: message, details: ["flow": flow.name, "reference": reference ?? ""]))
         }
         guard let bound = try await environment.store.binding(connection: flow.target, entity: "order", internalID: order.id.rawValue)
-        else { return .done([event(.info, "order \(number) cancelled in the channel before it reached the ERP: nothing to cancel")]) }
+        else {
+            // An export held in the dead letters as possibly on the ERP may be there, open.
+            let export = try await environment.store.job(kind: OrderExportJob.kind, idempotencyKey: OrderExportJob.key(flow: flow, order: order))
+            if let export, export.status == .dead, export.outcomeUncertain {
+                throw ConnectorError.permanent(
+                    "order \(number) was cancelled in the channel while its export (job #\(export.id)) was held as possibly in the ERP: "
+                        + "if the ERP has it, cancel it there by hand")
+            }
+            return .done([event(.info, "order \(number) cancelled in the channel before it reached the ERP: nothing to cancel")])
+        }
         let reference = bound.externalID
-        let target = try? await environment.connectors.resolve(flow.target, as: (any OrderCancelSink).self)
-        guard let target, target.cancelsOrders else {
+        let sink = try await environment.connectors.resolve(flow.target, as: (any OrderSink).self)
+        guard let target = sink as? any OrderCancelSink, target.cancelsOrders else {
             throw ConnectorError.permanent(
                 "order \(number) was cancelled in the channel after it reached the ERP as \(reference), and this connection does not "
                     + "cancel orders (settings.cancel): cancel \(reference) in the ERP by hand")
@@ -124,11 +135,13 @@ struct FeedVersion: Equatable {
 
     var stored: String { updatedAt.map { "@\($0) \(text)" } ?? text }
 
-    /// Whether a page's version is news against the stored one: another text, and not older.
-    func supersedes(_ stored: FeedVersion?) -> Bool {
+    /// Whether a page's version is news against the stored one: another text, and not older
+    /// by more than `tolerance` (the source's clock skew: a change written by a node whose clock
+    /// is behind carries an earlier time and is still news).
+    func supersedes(_ stored: FeedVersion?, tolerance: Duration = .zero) -> Bool {
         guard let stored else { return true }
         guard stored.text != text else { return false }
         guard let then = stored.updatedAt, let now = updatedAt else { return true }
-        return now >= then
+        return now >= then - Int64(tolerance.components.seconds) * 1000
     }
 }
