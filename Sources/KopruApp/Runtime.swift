@@ -124,18 +124,25 @@ package enum Runtime {
     /// for orders, every 5 minutes for customers and shipments, hourly for stock).
     package static func flowSchedules(_ configuration: HubConfiguration) throws -> [Schedule] {
         let catalog = try flowCatalog(configuration)
-        return try zip(configuration.flows, catalog.flows).map { entry, flow in
+        return try zip(configuration.flows, catalog.flows).flatMap { entry, flow in
             // The flow's own sync job (its ordering and coalescing keys): a scheduled pass waits
             // for a running webhook pass instead of reading the same feed beside it.
             let name = "flow:\(entry.name)"
-            return Schedule(
-                name: name, cron: try CronExpression(entry.schedule ?? flow.kind.defaultSchedule),
-                timeZone: TimeZone(identifier: entry.timeZone)!
-            ) { slot in
-                var job = flow.syncJob()
-                job.idempotencyKey = "schedule:\(name)@\(slot.millisecondsSince1970)"
-                return job
+            let timeZone = TimeZone(identifier: entry.timeZone)!
+            var schedules = [
+                Schedule(name: name, cron: try CronExpression(entry.schedule ?? flow.kind.defaultSchedule), timeZone: timeZone) { slot in
+                    var job = flow.syncJob()
+                    job.idempotencyKey = "schedule:\(name)@\(slot.millisecondsSince1970)"
+                    return job
+                }
+            ]
+            if flow.kind == .orders, let cron = flow.reconcileSchedule {
+                schedules.append(
+                    Schedule(name: "\(name):reconcile", cron: try CronExpression(cron), timeZone: timeZone) { slot in
+                        OrderReconcileJob.job(flow: flow, key: "schedule@\(slot.millisecondsSince1970)")
+                    })
             }
+            return schedules
         }
     }
 

@@ -547,6 +547,10 @@ public final class MemoryStore: Store {
         state.withLock { state in state.deliveryKeys["\(connection)\u{0}\(deliveryKey)"].flatMap { state.webhooks[$0] } }
     }
 
+    public func lastWebhookReceived(connection: ConnectionID) async throws -> Date? {
+        state.withLock { state in state.webhooks.values.filter { $0.connection == connection }.map(\.receivedAt).max() }
+    }
+
     public func purgeWebhookEvents(processedBefore cutoff: Date) async throws -> Int {
         state.withLock { state in
             let purged = state.webhooks.values.filter { ($0.processedAt.map { $0 < cutoff.storePrecision }) ?? false }

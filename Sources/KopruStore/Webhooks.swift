@@ -66,6 +66,8 @@ public protocol WebhookStore: Sendable {
     /// duplicate of an earlier delivery (also one earlier in the same batch). Results are in order.
     func receiveWebhooks(_ webhooks: [IncomingWebhook]) async throws -> [WebhookReceipt]
     func webhookEvent(connection: ConnectionID, deliveryKey: String) async throws -> WebhookEvent?
+    /// When the connection's latest stored webhook arrived; nil if none is stored.
+    func lastWebhookReceived(connection: ConnectionID) async throws -> Date?
     /// Deletes events processed before the cutoff; unprocessed ones are kept whatever their age.
     func purgeWebhookEvents(processedBefore cutoff: Date) async throws -> Int
 }

@@ -30,6 +30,12 @@ extension StoreContract {
             try expectEqual(event?.deliveryKey, "d-1", "event readable")
             try expectEqual(event?.body, webhook("d-1").body, "body kept")
             try expectEqual(event?.processedAt, nil, "not processed yet")
+            try expectEqual(try await store.lastWebhookReceived(connection: "shop"), t0, "the latest arrival")
+            try expectEqual(try await store.lastWebhookReceived(connection: "quiet-shop"), nil, "none from a connection that never sent")
+            var later = webhook("d-3")
+            later.receivedAt = t0.addingTimeInterval(90)
+            _ = try await store.receiveWebhooks([later])
+            try expectEqual(try await store.lastWebhookReceived(connection: "shop"), t0.addingTimeInterval(90), "the latest arrival")
         },
         ContractCase(name: "webhooks: processed by a job's completion, then purged after the cutoff; unprocessed kept") { store in
             let receipts = try await store.receiveWebhooks([webhook("old"), webhook("pending")])

@@ -37,6 +37,13 @@ extension PostgresStore: WebhookStore {
         }
     }
 
+    public func lastWebhookReceived(connection: ConnectionID) async throws -> Date? {
+        let rows = try await client.query(
+            "SELECT max(received_at) FROM webhook_events WHERE connection_id = \(connection.rawValue)", logger: logger)
+        for try await received in rows.decode(Int64?.self) { return received.map(Date.init(millisecondsSince1970:)) }
+        return nil
+    }
+
     public func webhookEvent(connection: ConnectionID, deliveryKey: String) async throws -> WebhookEvent? {
         let rows = try await client.query(
             """

@@ -49,6 +49,13 @@ extension SQLiteStore: WebhookStore {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM webhook_events") ?? 0 }
     }
 
+    public func lastWebhookReceived(connection: ConnectionID) async throws -> Date? {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT max(received_at) FROM webhook_events WHERE connection_id = ?", arguments: [connection.rawValue])
+                .map(Date.init(millisecondsSince1970:))
+        }
+    }
+
     public func purgeWebhookEvents(processedBefore cutoff: Date) async throws -> Int {
         try await pool.write { db in
             try db.execute(

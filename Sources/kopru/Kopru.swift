@@ -21,7 +21,7 @@ struct Kopru: AsyncParsableCommand {
               kopru jobs dead               see what failed for good, and why
             """,
         version: version,
-        subcommands: [Serve.self, Demo.self, Migrate.self, Tokens.self, Keys.self, Jobs.self, SyncCommand.self, SandboxCommand.self, Bench.self, Version.self])
+        subcommands: [Serve.self, Demo.self, Migrate.self, Tokens.self, Keys.self, Jobs.self, SyncCommand.self, ReconcileCommand.self, SandboxCommand.self, Bench.self, Version.self])
 }
 
 /// Options every command takes.

@@ -55,6 +55,38 @@ struct AdminAPITests {
         }
     }
 
+    @Test("GET /api/reconciliation: each flow's latest report, filtered by connection or flow")
+    func reconciliationReports() async throws {
+        let hub = try await HubFixture()
+        defer { hub.cleanUp() }
+        let at = Date(timeIntervalSince1970: 1_790_000_000)
+        func report(_ flow: String, _ connection: ConnectionID, missing: String, at: Date) -> EventRecord {
+            EventRecord(
+                at: at, level: .warning, kind: "reconciliation", connection: connection, subject: "flow:\(flow)", message: "reconciled",
+                details: [
+                    "flow": flow, "read": "30", "exportable": "25", "delivered": "23", "missing": missing, "missingOrders": "000100007,000100009",
+                    "boundTwice": "1", "boundTwiceDocuments": "SO-000004=000100004+000100005", "cutShort": "false",
+                ])
+        }
+        try await hub.store.append([
+            report("orders", "shop", missing: "9", at: at), report("orders", "shop", missing: "2", at: at.addingTimeInterval(3600)),
+            report("orders2", "shop2", missing: "0", at: at),
+        ])
+        try await hub.live { client in
+            let all = try await client.execute(uri: "/api/reconciliation", method: .get, headers: hub.auth)
+            #expect(all.status == .ok)
+            let items = all.json["items"] as? [[String: Any]] ?? []
+            #expect(items.map { $0["flow"] as? String } == ["orders", "orders2"], "the latest per flow: \(all.text)")
+            #expect(items.first?["missing"] as? Int == 2)
+            #expect(items.first?["missingOrders"] as? [String] == ["000100007", "000100009"])
+            #expect((items.first?["boundTwice"] as? [String: [String]])?["SO-000004"] == ["000100004", "000100005"])
+            let one = try await client.execute(uri: "/api/reconciliation?connection=shop2", method: .get, headers: hub.auth)
+            #expect((one.json["items"] as? [[String: Any]])?.map { $0["flow"] as? String } == ["orders2"])
+            let named = try await client.execute(uri: "/api/reconciliation?flow=orders", method: .get, headers: hub.auth)
+            #expect((named.json["items"] as? [[String: Any]])?.count == 1)
+        }
+    }
+
     @Test("every admin route refuses a missing, malformed, unknown or revoked token with 401")
     func authentication() async throws {
         let hub = try await HubFixture()
@@ -66,7 +98,7 @@ struct AdminAPITests {
             (.get, "/api/integrations"), (.post, "/api/integrations/shopify/config"), (.get, "/api/integrations/x"),
             (.delete, "/api/integrations/x"), (.post, "/api/integrations/x/sync"), (.get, "/api/integrations/x/logs"),
             (.get, "/api/jobs"), (.get, "/api/jobs/1"), (.post, "/api/jobs/1/retry"), (.get, "/api/dead-letters"),
-            (.post, "/api/dead-letters/1/replay"),
+            (.post, "/api/dead-letters/1/replay"), (.get, "/api/reconciliation"),
         ]
         let credentials: [HTTPFields] = [
             [:], [.authorization: "Basic abc"], [.authorization: "Bearer kopru_unknown"], [.authorization: "Bearer \(revoked)"],

@@ -38,6 +38,10 @@ public struct FlowDefinition: Hashable, Sendable {
     public var trackingMaxPolls: Int
     /// How this flow's jobs retry, over their connection's `retry.*` settings; nil: those.
     public var retryPolicy: RetryPolicy?
+    /// Order flows: how far back the reconciliation compares the source with what was delivered,
+    /// and when it runs (a cron expression; nil: never).
+    public var reconcileWindow: Duration = .seconds(86_400)
+    public var reconcileSchedule: String? = "45 * * * *"
 
     public init(
         name: String, kind: Kind, source: ConnectionID, target: ConnectionID, overlap: Duration = .seconds(300),

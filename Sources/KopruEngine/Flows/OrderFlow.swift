@@ -75,6 +75,7 @@ extension FlowEnvironment {
         handle: (Order, String, Bool) throws -> [StoreEffect]
     ) async throws -> (effects: [StoreEffect], seen: Int, more: Bool) {
         let feed = try await connectors.resolve(flow.source, as: (any OrderFeed).self)
+        let skew = try await clockSkew(of: flow)
         var effects: [StoreEffect] = []
         let (cursors, seen, more) = try await scanFeed(
             flow, full: full, maxPerRun: maxPerRun, now: now, read: { try await feed.orders(after: $0, limit: $1) }
@@ -83,7 +84,7 @@ extension FlowEnvironment {
             var snapshots: [SnapshotEntry] = []
             for item in page {
                 let seen = FeedVersion(item)
-                guard seen.supersedes(versions[item.externalID].map(FeedVersion.init(stored:))) else { continue }
+                guard seen.supersedes(versions[item.externalID].map(FeedVersion.init(stored:)), tolerance: skew) else { continue }
                 snapshots.append(
                     SnapshotEntry(connection: flow.source, entity: versionEntity, key: item.externalID, value: seen.stored, confirmedAt: now))
                 effects += try handle(item.record, item.externalID, versions[item.externalID] != nil)
@@ -114,9 +115,11 @@ public struct OrderExportJob: FlowJobHandler {
         self.retryPolicy = retryPolicy
     }
 
+    static func key(flow: FlowDefinition, order: Order) -> String { "\(flow.name):\(order.id.rawValue)" }
+
     static func job(flow: FlowDefinition, order: Order) throws -> NewJob {
         try NewJob(
-            kind: kind, idempotencyKey: "\(flow.name):\(order.id.rawValue)", json: Payload(flow: flow.name, order: order),
+            kind: kind, idempotencyKey: key(flow: flow, order: order), json: Payload(flow: flow.name, order: order),
             orderingKey: OrderCancellation.orderingKey(flow: flow, order: order), connection: flow.target)
     }
 
@@ -166,13 +169,19 @@ public struct OrderExportJob: FlowJobHandler {
         let number = order.source.externalNumber ?? order.id.rawValue
         var found: String?
         if context.outcomeUncertain {
-            if sink.resendIsSafe {
+            if sink.canBeAsked {
+                found = try await sink.findOrder(order, idempotencyKey: key)
+            } else if sink.resendIsSafe, !context.finalCheck {
+                // Not to be asked, but a resend with the key is answered with what is there:
+                // the order is booked now if it was not, and its cancellation follows.
                 do { found = try await sink.createOrder(order, idempotencyKey: key) } catch let error as ConnectorError {
                     guard case .alreadyDone(let reference) = error.disposition else { throw error }
                     found = reference ?? key
                 }
             } else {
-                found = try await sink.findOrder(order, idempotencyKey: key)
+                throw ConnectorError.permanent(
+                    "order \(number) was cancelled in the channel after an attempt whose answer was lost, and the ERP cannot be asked "
+                        + "whether it has it: if it does, cancel it there by hand")
             }
         }
         guard let found else {
@@ -184,7 +193,15 @@ public struct OrderExportJob: FlowJobHandler {
                         message: "order \(number) not exported: cancelled in the channel first", details: ["flow": flow.name])),
             ])
         }
-        return .done([
+        // The cancellation queued behind this export runs next; if it ran already (this is a
+        // replay, and it found nothing bound), one more, under its own key, cancels what is
+        // bound now.
+        let first = try await environment.store.job(kind: OrderCancelJob.kind, idempotencyKey: try OrderCancelJob.job(flow: flow, order: order).idempotencyKey)
+        let again: [StoreEffect] =
+            first.map { [.succeeded, .dead].contains($0.status) } ?? true
+            ? [.enqueue(try OrderCancelJob.job(flow: flow, order: order, again: "after-export-\(context.job.id)"))] : []
+        return .done(
+            again + [
             .bind(Binding(connection: flow.target, entity: "order", externalID: found, internalID: order.id.rawValue)), release,
             .log(
                 EventRecord(
@@ -254,12 +271,12 @@ extension FlowKind {
     public static let orders = FlowKind(
         id: "orders", summary: "channel orders → ERP orders, with a note back on the channel order",
         source: [[.orderFeed]], target: [[.orderSink]], defaultSchedule: "* * * * *", lane: .realTime, wokenByWebhook: true,
-        options: [.overlapSeconds, .recheckSeconds, .exportStatuses, .notes]
+        options: [.overlapSeconds, .recheckSeconds, .exportStatuses, .notes, .reconcileHours, .reconcileSchedule]
     ) { environment, retryPolicy in
         [
             OrderPollJob(environment), OrderExportJob(environment, retryPolicy: retryPolicy),
             OrderNoteJob(environment, retryPolicy: retryPolicy), SellableStockJob(environment, retryPolicy: retryPolicy),
-            OrderCancelJob(environment, retryPolicy: retryPolicy),
+            OrderCancelJob(environment, retryPolicy: retryPolicy), OrderReconcileJob(environment),
         ]
     }
 }
