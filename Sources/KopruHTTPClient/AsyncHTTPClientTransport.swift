@@ -43,8 +43,8 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
         var outgoing = HTTPClientRequest(url: request.url.absoluteString)
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headers { outgoing.headers.add(name: field.name.rawName, value: field.value) }
-        let sent = Body(bytes: ByteBuffer(bytes: request.body))
-        if !request.body.isEmpty { outgoing.body = .stream(sent, length: .known(Int64(request.body.count))) }
+        let sent = SentBytes(Array(request.body))
+        if !request.body.isEmpty { outgoing.body = .bytes(sent, length: .known(Int64(request.body.count))) }
         let response: HTTPClientResponse
         do {
             response = try await client.execute(outgoing, timeout: .nanoseconds(Self.nanoseconds(request.timeout)))
@@ -52,7 +52,7 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
             // The client waits for a pooled connection within the request's timeout; a request
             // that timed out there, or whose connection never opened, never reached the target.
             if error is CancellationError { throw error }
-            if !request.body.isEmpty, !sent.pulled.load(ordering: .relaxed) { throw RequestNotSent(underlying: error) }
+            if !request.body.isEmpty, !sent.pulled { throw RequestNotSent(underlying: error) }
             throw error
         }
         var headers = HTTPFields()
@@ -68,27 +68,31 @@ public struct AsyncHTTPClientTransport: HTTPTransport {
         duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
 
-    /// The body as one chunk, noting when the client first reads it: only then does the request
-    /// hold a connection with its head on the way, so before that nothing can have been sent.
-    private final class Body: AsyncSequence, Sendable {
-        typealias Element = ByteBuffer
-        let bytes: ByteBuffer
-        let pulled = Atomic<Bool>(false)
+    /// The body's bytes, noting when the client first reads them. The client makes the body it
+    /// writes from these once it holds a connection for the request, so before that nothing can
+    /// have been sent. (Replayable, so a 307 or 308 is still followed.)
+    private struct SentBytes: RandomAccessCollection, Sendable {
+        final class Flag: Sendable {
+            let value = Atomic<Bool>(false)
+        }
 
-        init(bytes: ByteBuffer) { self.bytes = bytes }
+        let bytes: [UInt8]
+        let flag = Flag()
 
-        func makeAsyncIterator() -> Iterator { Iterator(body: self) }
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-        struct Iterator: AsyncIteratorProtocol {
-            let body: Body
-            var done = false
+        var pulled: Bool { flag.value.load(ordering: .relaxed) }
+        var startIndex: Int { bytes.startIndex }
+        var endIndex: Int { bytes.endIndex }
 
-            mutating func next() async throws -> ByteBuffer? {
-                body.pulled.store(true, ordering: .relaxed)
-                if done { return nil }
-                done = true
-                return body.bytes
-            }
+        subscript(position: Int) -> UInt8 {
+            flag.value.store(true, ordering: .relaxed)
+            return bytes[position]
+        }
+
+        func withContiguousStorageIfAvailable<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
+            flag.value.store(true, ordering: .relaxed)
+            return try bytes.withUnsafeBufferPointer(body)
         }
     }
 }

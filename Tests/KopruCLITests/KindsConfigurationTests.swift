@@ -96,7 +96,11 @@ struct KindsConfigurationTests {
         let configuration = try load(
             Self.connections + "flows:\n  - {name: o, kind: orders, from: shop, to: erp}\n  - {name: s, kind: stock, from: erp, to: shop}\n")
         let schedules = try Runtime.flowSchedules(configuration)
-        #expect(schedules.count == 2)
+        // The orders flow's poll and its reconciliation, and the stock flow's sync.
+        #expect(schedules.map(\.name) == ["flow:o", "flow:o:reconcile", "flow:s"])
+        #expect(schedules[1].cron == (try CronExpression("45 * * * *")))
+        let off = try load(Self.connections + "flows:\n  - {name: o, kind: orders, from: shop, to: erp, reconcileSchedule: \"off\"}\n")
+        #expect(try Runtime.flowSchedules(off).map(\.name) == ["flow:o"])
         let catalog = try configuration.flowCatalog()
         #expect(catalog.flows[0].syncJob().priority == 5 && catalog.flows[1].syncJob().priority == StockPriority.sync)
     }

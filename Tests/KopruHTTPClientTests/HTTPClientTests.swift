@@ -34,6 +34,19 @@ struct HTTPClientTests {
         #expect(RetryAfter.from(limited.headers) == .seconds(7))
     }
 
+    @Test("a POST answered 307 is sent again, body and all, to the new address")
+    func temporaryRedirect() async throws {
+        let server = try await LoopbackServer()
+        defer { Task { try await server.shutdown() } }
+        let body = Data(#"{"order_id":"000100001"}"#.utf8)
+        let response = try await AsyncHTTPClientTransport().send(
+            OutboundRequest(method: .post, url: URL(string: "http://127.0.0.1:\(server.port)/moved")!, body: body))
+        #expect(response.status == 200)
+        let echo = try JSONSerialization.jsonObject(with: response.body) as! [String: Any]
+        #expect(echo["uri"] as? String == "/moved-here")
+        #expect(echo["body"] as? String == String(decoding: body, as: UTF8.self))
+    }
+
     @Test("a refused connection is an error, not a hang")
     func refused() async throws {
         let server = try await LoopbackServer()

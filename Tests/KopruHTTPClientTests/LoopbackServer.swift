@@ -64,6 +64,10 @@ private final class EchoHandler: ChannelInboundHandler {
             }
             var status = HTTPResponseStatus.ok
             var headers = HTTPHeaders([("content-type", "application/json")])
+            if head.uri == "/moved" {
+                status = .temporaryRedirect
+                headers.add(name: "location", value: "/moved-here")
+            }
             if head.uri.hasPrefix("/status/"), let code = Int(head.uri.dropFirst("/status/".count)) {
                 status = HTTPResponseStatus(statusCode: code)
                 headers.add(name: "retry-after", value: "7")
