@@ -31,34 +31,18 @@ struct ReconcileCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        var configuration = try global.load()
-        if configuration.logLevel == "info" { configuration.logLevel = "warning" }
-        Runtime.bootstrapLogging(configuration)
-        let store = try await Runtime.openStore(configuration)
-        try await Runtime.applyConnections(configuration, to: store)
-        let catalog = try Runtime.flowCatalog(configuration)
+        let session = try await FlowCommandSession(global, worker: !noWorker, label: "kopru.reconcile")
+        let (store, catalog) = (session.store, session.catalog)
         let flows = catalog.flows.filter { $0.kind == .orders && $0.source == ConnectionID(connection) && (flow == nil || $0.name == flow) }
         guard !flows.isEmpty else {
             throw ValidationError("no orders flow\(flow.map { " named \($0)" } ?? "") starts at connection \(connection)")
         }
-        var processor: JobProcessor?
-        var worker: Task<Void, any Error>?
-        if !noWorker {
-            let running = JobProcessor(
-                store: store,
-                registry: Runtime.registry(store: store, catalog: catalog, connectors: HubConnectors(configuration, callLog: nil)),
-                configuration: Runtime.processorConfiguration(configuration), logger: Logger(label: "kopru.reconcile"))
-            processor = running
-            worker = Task { try await running.run() }
-        }
-        defer { processor?.stop() }
         let jobs = try await store.enqueue(flows.map { OrderReconcileJob.job(flow: $0) }, now: Date())
         var status: Int32 = 0
         for (definition, job) in zip(flows, jobs) {
             status = max(status, try await follow(definition, job: job.id, store: store))
         }
-        processor?.stop()
-        _ = try? await worker?.value
+        await session.finish()
         if status != 0 { throw ExitCode(status) }
     }
 

@@ -40,32 +40,13 @@ struct SyncCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var configuration = try global.load()
-        if configuration.logLevel == "info" { configuration.logLevel = "warning" }
-        Runtime.bootstrapLogging(configuration)
-        let store = try await Runtime.openStore(configuration)
-        try await Runtime.applyConnections(configuration, to: store)
-        let catalog = try Runtime.flowCatalog(configuration)
+        let session = try await FlowCommandSession(global, worker: !noWorker, label: "kopru.sync")
+        let (store, catalog) = (session.store, session.catalog)
         let id = ConnectionID(connection)
         let flows = catalog.flows.filter { $0.kind.id == flow && ($0.source == id || $0.target == id) }
         guard !flows.isEmpty else {
             throw ValidationError("no \(flow) flow starts or ends at connection \(connection) (configure one under flows:)")
         }
-        var processor: JobProcessor?
-        var worker: Task<Void, any Error>?
-        // The calls this command's jobs make are in the connections' logs, as under `serve`.
-        let callLog = CallLog(store: store, bodyBytes: configuration.callBodyBytes)
-        let callLogWriter = Task { try await callLog.run() }
-        if !noWorker {
-            let running = JobProcessor(
-                store: store,
-                registry: Runtime.registry(
-                    store: store, catalog: catalog, connectors: HubConnectors(configuration, callLog: callLog)),
-                configuration: Runtime.processorConfiguration(configuration), logger: Logger(label: "kopru.sync"))
-            processor = running
-            worker = Task { try await running.run() }
-        }
-        defer { processor?.stop() }
         var runs: [(flow: FlowDefinition, job: JobID)] = []
         for definition in flows {
             let job = try await store.enqueue([definition.syncJob(mode: full ? "full" : "delta")], now: Date())[0].id
@@ -79,10 +60,7 @@ struct SyncCommand: AsyncParsableCommand {
                 : try await followJob(definition, job: job, store: store)
             failed = failed || !ok
         }
-        processor?.stop()
-        _ = try? await worker?.value
-        callLog.stop()
-        _ = try? await callLogWriter.value
+        await session.finish()
         if failed { throw ExitCode(1) }
     }
 
