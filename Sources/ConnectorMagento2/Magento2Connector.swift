@@ -164,6 +164,56 @@ public struct Magento2Connector: OrderFeed, OrderNotes, CustomerFeed, StockSink,
     }
 }
 
+/// What the store holds now, for the drift report. With MSI (`stock.mode` source-items or bulk)
+/// one `GET /V1/inventory/source-items` per page of SKUs, filtered to the connection's source
+/// (spec §2.3); with the legacy stock item, one `GET /V1/stockItems/{sku}` per SKU, the only
+/// read that API has. Magento keeps quantities as decimals (`42.0000` in the database, `42` or
+/// `2.5` on the wire): a fractional quantity is read down to the whole units the hub sends.
+extension Magento2Connector: StockReader {
+    public var stockReadLimit: Int { configuration.stockMode == .legacy ? 50 : configuration.pageSize }
+
+    public func stockQuantities(skus: [SKU]) async throws -> [SKU: Int] {
+        var found: [SKU: Int] = [:]
+        if configuration.stockMode == .legacy {
+            for sku in skus {
+                let item: JSON
+                do { item = try await client.call(.get, "/stockItems/\(PercentEncoding.encode(sku.rawValue))") } catch {
+                    // A product the store does not have is left out, not an error.
+                    if error.disposition == .permanent && error.message.contains("doesn't exist") { continue }
+                    throw error
+                }
+                if let quantity = item["qty"]?.decimal { found[sku] = Self.wholeUnits(quantity) }
+            }
+            return found
+        }
+        let wanted = Set(skus)
+        for start in stride(from: 0, to: skus.count, by: stockReadLimit) {
+            let chunk = skus[start..<min(start + stockReadLimit, skus.count)]
+            let g = "searchCriteria[filter_groups]"
+            let query: [(String, String)] = [
+                ("\(g)[0][filters][0][field]", "sku"), ("\(g)[0][filters][0][value]", chunk.map(\.rawValue).joined(separator: ",")),
+                ("\(g)[0][filters][0][condition_type]", "in"),
+                ("\(g)[1][filters][0][field]", "source_code"), ("\(g)[1][filters][0][value]", configuration.sourceCode),
+                ("\(g)[1][filters][0][condition_type]", "eq"),
+                ("searchCriteria[pageSize]", "\(chunk.count)"), ("searchCriteria[currentPage]", "1"),
+            ]
+            let page = try await client.call(.get, "/inventory/source-items", query: query)
+            for row in page["items"]?.array ?? [] {
+                guard let text = row["sku"]?.string, case let sku = SKU(text), wanted.contains(sku), let quantity = row["quantity"]?.decimal else { continue }
+                found[sku] = Self.wholeUnits(quantity)
+            }
+        }
+        return found
+    }
+
+    static func wholeUnits(_ quantity: Decimal) -> Int {
+        var value = quantity
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &value, 0, .down)
+        return NSDecimalNumber(decimal: rounded).intValue
+    }
+}
+
 /// Magento itself has no request-rate limiter (spec §4); a host's WAF or CDN may. Every class is
 /// unlimited unless `rateLimit.bulk`, `rateLimit.stock` or `rateLimit.default` says otherwise.
 extension Magento2Connector: DeclaresEndpointLimits {

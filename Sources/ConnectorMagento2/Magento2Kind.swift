@@ -5,7 +5,7 @@ extension Magento2Connector {
     /// Magento 2 as the hub knows it: every setting is in this folder's README.
     public static let kind = ConnectorKind(
         id: "magento2", name: "Magento 2",
-        capabilities: [.orderFeed, .orderNotes, .customerFeed, .stockSink, .bulkStockSink, .orderShipmentSink, .priceSink],
+        capabilities: [.orderFeed, .orderNotes, .customerFeed, .stockSink, .bulkStockSink, .stockReader, .orderShipmentSink, .priceSink],
         settings: [
             SettingSpec("baseURL", .url, required: true, help: "the store's address, e.g. https://shop.example.com"),
             SettingSpec("storeCode", default: "default"),

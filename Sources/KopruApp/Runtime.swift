@@ -136,10 +136,10 @@ package enum Runtime {
                     return job
                 }
             ]
-            if flow.kind == .orders, let cron = flow.reconcileSchedule {
+            if let reconciliation = flow.kind.reconciliation, let cron = flow.reconcileSchedule {
                 schedules.append(
                     Schedule(name: "\(name):reconcile", cron: try CronExpression(cron), timeZone: timeZone) { slot in
-                        OrderReconcileJob.job(flow: flow, key: "schedule@\(slot.millisecondsSince1970)")
+                        reconciliation.job(flow, "schedule@\(slot.millisecondsSince1970)", false)
                     })
             }
             return schedules

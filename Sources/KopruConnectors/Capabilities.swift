@@ -112,6 +112,14 @@ public protocol StockSink: Sendable {
     func pushStock(_ levels: [StockLevel]) async throws -> BatchResult<SKU>
 }
 
+/// Reads what a channel holds now, for the drift report: the quantity each SKU has on the
+/// channel, SKUs it does not know left out. Asked for a page of SKUs at a time.
+public protocol StockReader: Sendable {
+    /// The most SKUs one call should be asked for.
+    var stockReadLimit: Int { get }
+    func stockQuantities(skus: [SKU]) async throws -> [SKU: Int]
+}
+
 /// The state of one operation of an asynchronous bulk request.
 public enum BulkOperationState: Hashable, Sendable {
     case complete

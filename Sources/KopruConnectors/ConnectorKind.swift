@@ -6,7 +6,7 @@ import KopruHTTPClient
 /// so a flow kind can say what it needs and the admin API can refuse a flow no connector runs.
 public enum Capability: String, Hashable, Sendable, CaseIterable, Comparable {
     case orderFeed, orderSink, orderNotes
-    case stockSource, stockSink, bulkStockSink
+    case stockSource, stockSink, bulkStockSink, stockReader
     case priceSource, priceSink
     case customerFeed, customerSink
     case shipmentFeed, orderShipmentSink
@@ -21,6 +21,7 @@ public enum Capability: String, Hashable, Sendable, CaseIterable, Comparable {
         case .stockSource: connector is any StockSource
         case .stockSink: connector is any StockSink
         case .bulkStockSink: connector is any BulkStockSink
+        case .stockReader: connector is any StockReader
         case .priceSource: connector is any PriceSource
         case .priceSink: connector is any PriceSink
         case .customerFeed: connector is any CustomerFeed

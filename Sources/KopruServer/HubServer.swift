@@ -89,7 +89,7 @@ public func buildRouter(_ dependencies: HubServerDependencies) -> Router<HubRequ
         checkConnection: dependencies.checkConnection
     ).add(to: api)
     JobRoutes(store: store, now: dependencies.now).add(to: api)
-    ReconciliationRoutes(store: store).add(to: api)
+    ReconciliationRoutes(store: store, flows: dependencies.flows, now: dependencies.now).add(to: api)
     return router
 }
 

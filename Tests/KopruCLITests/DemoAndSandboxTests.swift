@@ -129,7 +129,7 @@ struct DemoAndSandboxTests {
         #expect(catalog.flows[1].buffer == 2 && catalog.flows[1].skuMap == ["STK-1": "TRM-500"])
         #expect(catalog.flows[2].priceRule == (try PriceRule(parsing: "markup=15%,ending=.90,min=99.90")))
         let schedules = try Runtime.flowSchedules(configuration)
-        #expect(schedules.map(\.name) == ["flow:orders", "flow:orders:reconcile", "flow:stock", "flow:prices"])
+        #expect(schedules.map(\.name) == ["flow:orders", "flow:orders:reconcile", "flow:stock", "flow:stock:reconcile", "flow:prices"])
         var badRule = HubConfiguration()
         try badRule.apply(yaml: "flows:\n  - {name: p, kind: prices, from: a, to: b, priceRule: \"markup=lots\"}\n")
         #expect(throws: HubConfiguration.Problem.self) { try badRule.validate() }

@@ -96,9 +96,10 @@ struct KindsConfigurationTests {
         let configuration = try load(
             Self.connections + "flows:\n  - {name: o, kind: orders, from: shop, to: erp}\n  - {name: s, kind: stock, from: erp, to: shop}\n")
         let schedules = try Runtime.flowSchedules(configuration)
-        // The orders flow's poll and its reconciliation, and the stock flow's sync.
-        #expect(schedules.map(\.name) == ["flow:o", "flow:o:reconcile", "flow:s"])
+        // The orders flow's poll and its reconciliation, the stock flow's sync and its drift report.
+        #expect(schedules.map(\.name) == ["flow:o", "flow:o:reconcile", "flow:s", "flow:s:reconcile"])
         #expect(schedules[1].cron == (try CronExpression("45 * * * *")))
+        #expect(schedules[3].cron == (try CronExpression("30 3 * * *")), "the drift report reads the whole channel: nightly")
         let off = try load(Self.connections + "flows:\n  - {name: o, kind: orders, from: shop, to: erp, reconcileSchedule: \"off\"}\n")
         #expect(try Runtime.flowSchedules(off).map(\.name) == ["flow:o"])
         let catalog = try configuration.flowCatalog()

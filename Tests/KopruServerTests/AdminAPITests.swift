@@ -87,6 +87,56 @@ struct AdminAPITests {
         }
     }
 
+    /// The drift report as the API serves it, and `POST /api/reconciliation/{flow}` running one
+    /// now: a push only where the kind can push, a flow that is not configured 404.
+    @Test func stockDriftReportAndRunningAReconciliationNow() async throws {
+        let flows = FlowCatalog([
+            FlowDefinition(name: "orders", kind: .orders, source: "shop", target: "erp"),
+            FlowDefinition(name: "stock", kind: .stock, source: "erp", target: "shop"),
+            FlowDefinition(name: "customers", kind: .customers, source: "shop", target: "erp"),
+        ])
+        let hub = try await HubFixture(flows: flows)
+        defer { hub.cleanUp() }
+        try await hub.store.append([
+            EventRecord(
+                at: Date(), level: .warning, kind: "reconciliation", connection: "shop", subject: "flow:stock", message: "compared",
+                details: [
+                    "flow": "stock", "flow_kind": "stock", "read": "151", "drifted": "2", "unsent": "1", "notOnChannel": "1", "pushed": "0",
+                    "driftedSKUs": "SKU-0003=4>10,A=B=0>7", "unsentSKUs": "SKU-0007=10>6", "notOnChannelSKUs": "SKU-0200",
+                ])
+        ])
+        try await hub.live { client in
+            let list = try await client.execute(uri: "/api/reconciliation?flow=stock", method: .get, headers: hub.auth)
+            let item = (list.json["items"] as? [[String: Any]])?.first ?? [:]
+            #expect(item["kind"] as? String == "stock" && item["drifted"] as? Int == 2, "\(list.text)")
+            let drift = item["drift"] as? [[String: Any]] ?? []
+            #expect(drift.map { $0["sku"] as? String } == ["SKU-0003", "A=B"], "a SKU holding = is split at its last one")
+            #expect(drift.map { $0["channel"] as? Int } == [4, 0] && drift.map { $0["expected"] as? Int } == [10, 7])
+            #expect(item["notOnChannelSKUs"] as? [String] == ["SKU-0200"])
+            #expect(item["missing"] == nil, "no order fields on a stock report")
+
+            let push = try await client.execute(
+                uri: "/api/reconciliation/stock", method: .post, headers: hub.jsonAuth, body: ByteBuffer(string: #"{"push": true}"#))
+            #expect(push.status == .accepted, "\(push.text)")
+            #expect(push.json["kind"] as? String == StockReconcileJob.kind)
+            let orders = try await client.execute(uri: "/api/reconciliation/orders", method: .post, headers: hub.auth)
+            #expect(orders.status == .accepted && orders.json["kind"] as? String == OrderReconcileJob.kind, "\(orders.text)")
+            let refused = try await client.execute(
+                uri: "/api/reconciliation/orders", method: .post, headers: hub.jsonAuth, body: ByteBuffer(string: #"{"push": true}"#))
+            #expect(refused.status == .unprocessableContent && refused.error.field == "push", "\(refused.text)")
+            let typed = try await client.execute(
+                uri: "/api/reconciliation/stock", method: .post, headers: hub.jsonAuth, body: ByteBuffer(string: #"{"push": "yes"}"#))
+            #expect(typed.status == .unprocessableContent && typed.error.field == "push", "\(typed.text)")
+            let none = try await client.execute(uri: "/api/reconciliation/customers", method: .post, headers: hub.auth)
+            #expect(none.status == .unprocessableContent, "\(none.text)")
+            let unknown = try await client.execute(uri: "/api/reconciliation/nope", method: .post, headers: hub.auth)
+            #expect(unknown.status == .notFound)
+        }
+        let queued = try await hub.store.jobs(JobFilter(kind: StockReconcileJob.kind, limit: 10))
+        #expect(queued.count == 1 && queued.first?.connection == "shop", "the channel's lane")
+        #expect(try queued.first?.decodePayload(StockReconcileJob.Payload.self).push == true)
+    }
+
     @Test("every admin route refuses a missing, malformed, unknown or revoked token with 401")
     func authentication() async throws {
         let hub = try await HubFixture()
@@ -98,7 +148,7 @@ struct AdminAPITests {
             (.get, "/api/integrations"), (.post, "/api/integrations/shopify/config"), (.get, "/api/integrations/x"),
             (.delete, "/api/integrations/x"), (.post, "/api/integrations/x/sync"), (.get, "/api/integrations/x/logs"),
             (.get, "/api/jobs"), (.get, "/api/jobs/1"), (.post, "/api/jobs/1/retry"), (.get, "/api/dead-letters"),
-            (.post, "/api/dead-letters/1/replay"), (.get, "/api/reconciliation"),
+            (.post, "/api/dead-letters/1/replay"), (.get, "/api/reconciliation"), (.post, "/api/reconciliation/stock"),
         ]
         let credentials: [HTTPFields] = [
             [:], [.authorization: "Basic abc"], [.authorization: "Bearer kopru_unknown"], [.authorization: "Bearer \(revoked)"],

@@ -38,10 +38,10 @@ public struct FlowDefinition: Hashable, Sendable {
     public var trackingMaxPolls: Int
     /// How this flow's jobs retry, over their connection's `retry.*` settings; nil: those.
     public var retryPolicy: RetryPolicy?
-    /// Order flows: how far back the reconciliation compares the source with what was delivered,
-    /// and when it runs (a cron expression; nil: never).
+    /// Order flows: how far back the reconciliation compares the source with what was delivered.
     public var reconcileWindow: Duration = .seconds(86_400)
-    public var reconcileSchedule: String? = "45 * * * *"
+    /// When the kind's reconciliation runs (a cron expression; nil: never, or the kind has none).
+    public var reconcileSchedule: String?
 
     public init(
         name: String, kind: Kind, source: ConnectionID, target: ConnectionID, overlap: Duration = .seconds(300),
@@ -60,6 +60,7 @@ public struct FlowDefinition: Hashable, Sendable {
         self.skuMap = skuMap
         self.name = name
         self.kind = kind
+        self.reconcileSchedule = kind.reconciliation?.defaultSchedule
         self.source = source
         self.target = target
         self.overlap = overlap

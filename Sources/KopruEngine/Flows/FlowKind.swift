@@ -1,6 +1,7 @@
 import Foundation
 import KopruConnectors
 import KopruCore
+import KopruStore
 
 /// A kind of flow (`orders`, `stock`, ...), described once: what it needs of its connections,
 /// the jobs that run it, when it runs by default, which lane its traffic takes and the options
@@ -30,10 +31,33 @@ public struct FlowKind: Sendable, Hashable, CustomStringConvertible {
     public var wokenByWebhook: Bool
     /// The options a flow of this kind may set, beyond the ones every flow has.
     public var options: [FlowOption]
+    /// How a flow of this kind compares what its source holds with what was delivered (nil: it
+    /// has no reconciliation).
+    public var reconciliation: Reconciliation?
+
+    /// A kind's reconciliation: when it runs unless the flow says otherwise, and the job of one pass.
+    public struct Reconciliation: Sendable {
+        public var defaultSchedule: String
+        /// Whether a pass can be asked to send the differences it finds (`push`); one that
+        /// cannot either sends them by itself or has nothing to send.
+        public var pushes: Bool
+        /// One pass over `flow`; `key` tells passes apart (a schedule slot, or a fresh id), and
+        /// `push` asks it to also send what it finds different where the kind can.
+        public var job: @Sendable (_ flow: FlowDefinition, _ key: String, _ push: Bool) -> NewJob
+
+        public init(
+            defaultSchedule: String, pushes: Bool = false,
+            job: @escaping @Sendable (_ flow: FlowDefinition, _ key: String, _ push: Bool) -> NewJob
+        ) {
+            self.defaultSchedule = defaultSchedule
+            self.pushes = pushes
+            self.job = job
+        }
+    }
 
     public init(
         id: String, summary: String, source: [Set<Capability>], target: [Set<Capability>], defaultSchedule: String, lane: Lane,
-        wokenByWebhook: Bool = false, options: [FlowOption] = [],
+        wokenByWebhook: Bool = false, options: [FlowOption] = [], reconciliation: Reconciliation? = nil,
         handlers: @escaping @Sendable (_ environment: FlowEnvironment, _ retryPolicy: RetryPolicy) -> [any JobHandler]
     ) {
         self.id = id
@@ -44,6 +68,7 @@ public struct FlowKind: Sendable, Hashable, CustomStringConvertible {
         self.lane = lane
         self.wokenByWebhook = wokenByWebhook
         self.options = options
+        self.reconciliation = reconciliation
         self.handlers = handlers
     }
 

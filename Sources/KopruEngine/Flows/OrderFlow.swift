@@ -271,7 +271,8 @@ extension FlowKind {
     public static let orders = FlowKind(
         id: "orders", summary: "channel orders → ERP orders, with a note back on the channel order",
         source: [[.orderFeed]], target: [[.orderSink]], defaultSchedule: "* * * * *", lane: .realTime, wokenByWebhook: true,
-        options: [.overlapSeconds, .recheckSeconds, .exportStatuses, .notes, .reconcileHours, .reconcileSchedule]
+        options: [.overlapSeconds, .recheckSeconds, .exportStatuses, .notes, .reconcileHours, .reconcileSchedule],
+        reconciliation: .init(defaultSchedule: "45 * * * *") { flow, key, _ in OrderReconcileJob.job(flow: flow, key: key) }
     ) { environment, retryPolicy in
         [
             OrderPollJob(environment), OrderExportJob(environment, retryPolicy: retryPolicy),

@@ -151,15 +151,6 @@ extension FlowOption {
         "reconcileHours", default: "24", help: "orders: how far back the reconciliation compares the source with what was delivered"
     ) { value, flow throws(Problem) in flow.reconcileWindow = .seconds(try value.integer(atLeast: 1) * 3600) }
 
-    public static let reconcileSchedule = FlowOption(
-        "reconcileSchedule", default: "45 * * * *", help: "orders: when the reconciliation runs (cron; \"off\" for never)"
-    ) { value, flow throws(Problem) in
-        let text = try value.text()
-        if text == "off" {
-            flow.reconcileSchedule = nil
-            return
-        }
-        do { _ = try CronExpression(text) } catch { throw Problem("must be a cron expression or off: \(error)") }
-        flow.reconcileSchedule = text
-    }
+    public static let reconcileSchedule = reconcileSchedule(
+        default: "45 * * * *", help: "orders: when the reconciliation runs (cron; \"off\" for never)")
 }

@@ -459,11 +459,13 @@ extension FlowKind {
             FlowOption("bulkPollMilliseconds", default: "10000", help: "how long to wait between bulk status checks") {
                 value, flow throws(FlowOption.Problem) in flow.bulkPollInterval = .milliseconds(try value.integer(atLeast: 1))
             },
-        ]
+            .stockReconcileSchedule,
+        ],
+        reconciliation: .init(defaultSchedule: "30 3 * * *", pushes: true) { flow, key, push in StockReconcileJob.job(flow: flow, key: key, push: push) }
     ) { environment, retryPolicy in
         [
             StockSyncJob(environment), StockPushJob(environment, retryPolicy: retryPolicy), BulkStatusJob(environment),
-            SellableStockJob(environment, retryPolicy: retryPolicy),
+            SellableStockJob(environment, retryPolicy: retryPolicy), StockReconcileJob(environment),
         ]
     }
 }

@@ -32,6 +32,8 @@ struct MagentoRoutes: Sendable {
         both("POST", "/V1/order/:id/invoice", "orders.invoice", types: MagentoWireTypes.invoice, invoice)
         both("GET", "/V1/shipments", "shipments.list", listShipments)
         both("POST", "/V1/inventory/source-items", "stock.source-items", types: MagentoWireTypes.sourceItemRow, sourceItems)
+        both("GET", "/V1/inventory/source-items", "stock.source-items.list", listSourceItems)
+        both("GET", "/V1/stockItems/:sku", "stock.legacy.get", getLegacyStockItem)
         both("POST", "/async/bulk/V1/inventory/source-items", "stock.bulk", types: MagentoWireTypes.bulkSourceItems, bulkSourceItems)
         both("GET", "/V1/bulk/:uuid/detailed-status", "bulk.status", bulkStatus)
         both("PUT", "/V1/products/:sku/stockItems/:itemId", "stock.legacy", types: MagentoWireTypes.legacyStockItem, legacyStockItem)

@@ -162,6 +162,55 @@ extension MagentoRoutes {
         }
     }
 
+    /// `GET /V1/inventory/source-items?searchCriteria…`: one row per SKU and source, as MSI
+    /// keeps them. The simulated store holds one quantity per SKU, under `default` (or its first
+    /// source); every other source it knows shows the SKU at 0, out of stock, so a reader that
+    /// does not filter by its source reads the wrong row.
+    func listSourceItems(_ request: SandboxRequest) -> SandboxResponse {
+        let criteria: SearchCriteria
+        do {
+            criteria = try SearchCriteria(
+                query: request.queryItems, allowedFields: ["sku", "source_code", "quantity", "status"],
+                maxPageSize: state.withLock { $0.settings.maxPageSize })
+        } catch { return Self.error(400, error.message) }
+        // The SKUs an `in` or `eq` filter on sku names: read those, not the whole catalogue.
+        let named = criteria.groups.joined().first { $0.field == "sku" && ["in", "eq"].contains($0.condition) }
+            .map { $0.condition == "eq" ? [$0.value] : $0.value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        let (rows, defaultPageSize) = state.withLock { state -> ([[String: JSON]], Int) in
+            let sources = state.settings.sources.sorted()
+            let primary = sources.contains("default") ? "default" : sources.first ?? "default"
+            let skus = named ?? state.stock.keys.sorted()
+            var rows: [[String: JSON]] = []
+            for sku in skus {
+                guard let item = state.stock[sku] else { continue }
+                for source in sources {
+                    let held = source == primary
+                    rows.append([
+                        "sku": .string(sku), "source_code": .string(source), "quantity": JSON(held ? item.quantity : 0),
+                        "status": JSON(held && item.inStock ? 1 : 0),
+                    ])
+                }
+            }
+            return (rows, state.settings.defaultPageSize)
+        }
+        let (items, total) = criteria.apply(to: rows, defaultPageSize: defaultPageSize)
+        return .json(200, ["items": .array(items.map { .object($0) }), "total_count": JSON(total), "search_criteria": [:]])
+    }
+
+    /// `GET /V1/stockItems/{sku}`: the legacy stock item, one SKU per call.
+    func getLegacyStockItem(_ request: SandboxRequest) -> SandboxResponse {
+        let sku = request.parameters["sku"] ?? ""
+        guard let item = state.withLock({ $0.stock[sku] }) else {
+            return Self.error(404, "The Product with the \"%1\" SKU doesn't exist.", [sku])
+        }
+        return .json(
+            200,
+            [
+                "item_id": 1, "stock_id": 1, "qty": JSON(item.quantity), "is_in_stock": .bool(item.inStock), "is_qty_decimal": false,
+                "manage_stock": true, "low_stock_date": .null,
+            ])
+    }
+
     // MARK: Customers
 
     func searchCustomers(_ request: SandboxRequest) -> SandboxResponse {
