@@ -186,24 +186,49 @@ extension Magento2Connector: StockReader {
             }
             return found
         }
-        let wanted = Set(skus)
-        for start in stride(from: 0, to: skus.count, by: stockReadLimit) {
-            let chunk = skus[start..<min(start + stockReadLimit, skus.count)]
+        // Magento compares SKUs as MySQL does, without regard to case.
+        let wanted = Dictionary(skus.map { ($0.rawValue.lowercased(), $0) }) { first, _ in first }
+        for chunk in Self.readChunks(skus, limit: stockReadLimit) {
             let g = "searchCriteria[filter_groups]"
             let query: [(String, String)] = [
                 ("\(g)[0][filters][0][field]", "sku"), ("\(g)[0][filters][0][value]", chunk.map(\.rawValue).joined(separator: ",")),
-                ("\(g)[0][filters][0][condition_type]", "in"),
+                ("\(g)[0][filters][0][condition_type]", chunk.count == 1 ? "eq" : "in"),
                 ("\(g)[1][filters][0][field]", "source_code"), ("\(g)[1][filters][0][value]", configuration.sourceCode),
                 ("\(g)[1][filters][0][condition_type]", "eq"),
                 ("searchCriteria[pageSize]", "\(chunk.count)"), ("searchCriteria[currentPage]", "1"),
             ]
             let page = try await client.call(.get, "/inventory/source-items", query: query)
             for row in page["items"]?.array ?? [] {
-                guard let text = row["sku"]?.string, case let sku = SKU(text), wanted.contains(sku), let quantity = row["quantity"]?.decimal else { continue }
+                guard let text = row["sku"]?.string, let sku = wanted[text.lowercased()], let quantity = row["quantity"]?.decimal else { continue }
                 found[sku] = Self.wholeUnits(quantity)
             }
         }
         return found
+    }
+
+    /// SKUs in groups of at most `limit`, and short enough that the `in` filter's query stays
+    /// under 4 000 characters once percent-encoded: many servers in front of Magento refuse a
+    /// request line past 8 KB. A SKU holding a comma cannot be asked for in a list; it goes alone
+    /// (asked for with `eq`, not `in`).
+    static func readChunks(_ skus: [SKU], limit: Int) -> [[SKU]] {
+        var chunks: [[SKU]] = []
+        var current: [SKU] = []
+        var length = 0
+        for sku in skus {
+            let cost = PercentEncoding.encode(sku.rawValue).utf8.count + 3
+            if !current.isEmpty && (current.count >= limit || length + cost > 4_000 || sku.rawValue.contains(",")) {
+                chunks.append(current)
+                (current, length) = ([], 0)
+            }
+            current.append(sku)
+            length += cost
+            if sku.rawValue.contains(",") {
+                chunks.append(current)
+                (current, length) = ([], 0)
+            }
+        }
+        if !current.isEmpty { chunks.append(current) }
+        return chunks
     }
 
     static func wholeUnits(_ quantity: Decimal) -> Int {

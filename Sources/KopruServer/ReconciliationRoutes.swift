@@ -44,6 +44,10 @@ struct ReconciliationRoutes: Sendable {
         var drift: [StockDifference]?
         var notYetSent: [StockDifference]?
         var notOnChannelSKUs: [String]?
+        /// The channel's connector cannot read stock back: nothing was compared.
+        var unreadable: Bool?
+        /// The sync run a push's rows are counted in (`GET /api/sync-runs`).
+        var run: String?
 
         struct StockDifference: Encodable, Sendable {
             var sku: String
@@ -73,6 +77,8 @@ struct ReconciliationRoutes: Sendable {
                     }
                 }
                 (drift, notYetSent, notOnChannelSKUs) = (differences("driftedSKUs"), differences("unsentSKUs"), list("notOnChannelSKUs"))
+                unreadable = details["unreadable"] == "true"
+                run = details["run"].flatMap { $0.isEmpty ? nil : $0 }
                 return
             }
             since = details["since"]

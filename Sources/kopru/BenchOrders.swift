@@ -99,7 +99,6 @@ struct OrderBenchRun {
 /// One run of `kopru bench orders`.
 private struct OrderBench {
     let options: Bench.Orders
-    let secret = "bench-magento-module-secret"
 
     func run() async throws -> OrderBenchRun {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-bench-orders-\(UUID().uuidString)")
@@ -135,32 +134,18 @@ private struct OrderBench {
 
         let port = try freeLoopbackPort()
         let config = folder.appendingPathComponent("kopru.yaml")
-        try configuration(magento: magento, magentoURL: magentoServer.baseURL, erpURL: erpServer.baseURL)
+        let workers = (options.workers.map { "concurrency: \($0), " } ?? "") + "connectionConcurrency: \(options.connectionConcurrency)"
+        try MagentoERPHub.configuration(magento: magento, magentoURL: magentoServer.baseURL, erpURL: erpServer.baseURL, workers: workers)
             .write(to: config, atomically: true, encoding: .utf8)
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KOPRU_") }
-        environment["KOPRU_STORE"] = storeURL
-        environment["KOPRU_MASTER_KEY"] = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
-        environment["KOPRU_CONFIG"] = config.path
-        environment["KOPRU_HTTP_PORT"] = "\(port)"
-        environment["KOPRU_LOG_LEVEL"] = options.hubLog == nil ? "error" : "info"
-        let log = try options.hubLog.map { path -> FileHandle in
-            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            handle.seekToEndOfFile()
-            return handle
-        }
+        let environment = MagentoERPHub.environment(
+            store: storeURL, config: config, port: port, logLevel: options.hubLog == nil ? "error" : "info")
+        let log = try MagentoERPHub.appending(to: options.hubLog)
         let roles = options.processes == 0 ? [["serve"]] : [["serve", "--role", "web"]] + Array(repeating: ["serve", "--role", "worker"], count: options.processes)
         var children: [Process] = []
         defer { for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) } }
         // The first starts alone: it migrates the store the others then share.
         for (index, arguments) in roles.enumerated() {
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            child.arguments = arguments
-            child.environment = environment
-            child.standardOutput = log ?? FileHandle.nullDevice
-            child.standardError = log ?? FileHandle.standardError
-            try child.run()
+            let child = try MagentoERPHub.spawn(arguments, environment: environment, log: log)
             children.append(child)
             if index == 0 { try await waitUntilHubReady("http://127.0.0.1:\(port)", child: child) }
         }
@@ -181,7 +166,7 @@ private struct OrderBench {
                         guard index < newOrders.count else { return }
                         let placed = magento.placeOrder(newOrders[index])
                         progress.sent.withLock { $0[placed.incrementID] = Date() }
-                        try await announce(placed, client: client, base: "http://127.0.0.1:\(port)")
+                        try await MagentoERPHub.announce(placed, client: client, base: "http://127.0.0.1:\(port)")
                     }
                 }
             }
@@ -209,55 +194,6 @@ private struct OrderBench {
             p99: latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))], lost: lost, doubled: doubled,
             store: storeURL.hasPrefix("sqlite:") ? "sqlite (WAL, synchronous=FULL)" : "postgresql",
             orders: options.orders)
-    }
-
-    /// What the companion module sends when an order is placed (its Signer's headers).
-    private func announce(_ placed: (entityID: Int, incrementID: String), client: HTTPClient, base: String) async throws {
-        let body = #"{"event":"order.placed","entity_id":\#(placed.entityID),"increment_id":"\#(placed.incrementID)","store_id":1}"#
-        let timestamp = "\(Int(Date().timeIntervalSince1970))"
-        var request = HTTPClientRequest(url: "\(base)/webhooks/shop")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "X-Kopru-Timestamp", value: timestamp)
-        request.headers.add(
-            name: "X-Kopru-Signature",
-            value: "sha256=" + HMACWebhookVerifier.signature(for: Array("\(timestamp).\(body)".utf8), secret: Array(secret.utf8)))
-        request.headers.add(name: "X-Kopru-Topic", value: "order.placed")
-        request.headers.add(name: "X-Kopru-Delivery", value: "order-\(placed.incrementID)")
-        request.body = .bytes(ByteBuffer(string: body))
-        let response = try await client.execute(request, timeout: .seconds(30))
-        _ = try await response.body.collect(upTo: 1 << 16)
-        guard response.status == .ok else {
-            throw BenchError(description: "the webhook for order \(placed.incrementID) was answered \(response.status.code)")
-        }
-    }
-
-    private func configuration(magento: MagentoSandbox, magentoURL: URL, erpURL: URL) -> String {
-        let credentials = magento.credentials
-        let workers = options.workers.map { "concurrency: \($0), " } ?? ""
-        return """
-            workers: {\(workers)connectionConcurrency: \(options.connectionConcurrency)}
-            connections:
-              - id: shop
-                type: magento2
-                settings:
-                  baseURL: \(magentoURL.absoluteString)
-                  pageSize: 100
-                secrets:
-                  consumerKey: \(credentials.consumerKey)
-                  consumerSecret: \(credentials.consumerSecret)
-                  accessToken: \(credentials.accessToken)
-                  accessTokenSecret: \(credentials.accessTokenSecret)
-                  webhookSecret: \(secret)
-              - id: erp
-                type: erp-rest
-                settings:
-                  baseURL: \(erpURL.absoluteString)/api/v2/
-                secrets:
-                  api_key: erp-sandbox-key
-            flows:
-              - {name: orders, kind: orders, from: shop, to: erp}
-            """
     }
 
     private func waitUntilBookedAndCommented(magento: MagentoSandbox, erp: ERPSandbox, timeout: Duration) async throws -> Bool {

@@ -50,6 +50,10 @@ struct ReconcileCommand: AsyncParsableCommand {
         guard !flows.isEmpty else {
             throw ValidationError("no flow\(flow.map { " named \($0)" } ?? "") at connection \(connection) has a reconciliation")
         }
+        if push, let other = flows.first(where: { $0.kind.reconciliation?.pushes != true }) {
+            throw ValidationError(
+                "--push sends a stock flow's difference; \(other.name) is a \(other.kind.id) flow, whose reconciliation queues what is missing itself")
+        }
         let jobs = flows.map { $0.kind.reconciliation!.job($0, UUID().uuidString, push) }
         let queued = try await store.enqueue(jobs, now: Date())
         var status: Int32 = 0
@@ -68,7 +72,9 @@ struct ReconcileCommand: AsyncParsableCommand {
             case .succeeded:
                 let event = try await store.events(EventFilter(kind: "reconciliation", subject: "flow:\(definition.name)", limit: 1)).first
                 guard let event else { return 1 }
-                return report(definition, event)
+                let status = report(definition, event)
+                guard let run = event.details["run"], !run.isEmpty else { return status }
+                return max(status, try await followPush(definition, run: run, store: store))
             case .superseded:
                 // Another request for the same flow took this one's place.
                 guard let next = try await store.jobs(JobFilter(statuses: [.pending, .running, .succeeded], kind: kind, limit: 50))
@@ -80,6 +86,23 @@ struct ReconcileCommand: AsyncParsableCommand {
                 return 1
             default: try await Task.sleep(for: .milliseconds(100))
             }
+        }
+    }
+
+    /// Until the pushed rows are confirmed or refused (unless no worker runs here); 1 if any
+    /// was refused.
+    private func followPush(_ definition: FlowDefinition, run: String, store: any Store) async throws -> Int32 {
+        guard !noWorker else {
+            say("  queued for the running hub (run \(run)): GET /api/sync-runs shows its progress")
+            return 0
+        }
+        while true {
+            if let state = try await store.syncRun(run), state.finished {
+                say("  pushed: \(state.confirmed) confirmed by the channel, \(state.refused) refused")
+                return state.refused == 0 ? 0 : 1
+            }
+            guard try await store.syncRun(run) != nil else { return 0 }
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 

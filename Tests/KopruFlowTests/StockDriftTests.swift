@@ -55,16 +55,62 @@ import Testing
         #expect(hub.magento.stockRowsApplied == applied, "a report writes nothing to the channel")
         #expect(hub.magento.stock(sku: "SKU-0003")?.quantity == 4)
 
+        // The push sends the drift; the unsent row is the sync's to send, not a second push's.
         let pushed = try await reconcile(hub, push: true)
-        #expect(pushed.details["pushed"] == "3", "\(pushed.message)")
-        #expect(hub.magento.stockRowsApplied == applied + 3, "the three differing rows, once each, and nothing else")
+        #expect(pushed.details["pushed"] == "2", "\(pushed.message)")
+        #expect(hub.magento.stockRowsApplied == applied + 2, "the two drifted rows, once each, and nothing else")
         #expect(hub.magento.stock(sku: "SKU-0003")?.quantity == 10)
         #expect(hub.magento.stock(sku: "SKU-0005")?.quantity == 10)
-        #expect(hub.magento.stock(sku: "SKU-0007")?.quantity == 6)
+        #expect(hub.magento.stock(sku: "SKU-0007")?.quantity == 10)
+        let runID = try #require(pushed.details["run"])
+        let run = try #require(try await hub.store.syncRun(runID))
+        #expect(run.finished && run.confirmed == 2 && run.refused == 0, "\(run)")
 
         let after = try await reconcile(hub, push: false)
-        #expect(after.details["drifted"] == "0" && after.details["unsent"] == "0", "\(after.message)")
+        #expect(after.details["drifted"] == "0" && after.details["unsent"] == "1", "\(after.message)")
         #expect(after.level == .info)
+        try await hub.sync("stock")
+        try await hub.run(until: "the delta sync done") { try await hub.unfinished() == 0 }
+        #expect(hub.magento.stock(sku: "SKU-0007")?.quantity == 6)
+        let settled = try await reconcile(hub, push: false)
+        #expect(settled.details["unsent"] == "0" && settled.details["drifted"] == "0", "\(settled.message)")
+    }
+
+    /// A drift push waits in the queue; if another quantity is confirmed for its SKU meanwhile
+    /// (a sync, an order's sellable update), the push is dropped rather than sent over it.
+    @Test func aDriftPushIsDroppedWhenANewerQuantityWasConfirmedMeanwhile() async throws {
+        let hub = try await Self.drifted()
+        defer { Task { await hub.shutdown() } }
+        let applied = hub.magento.stockRowsApplied
+        let row = StockRow(sku: "SKU-0003", quantity: 10, onHand: 10, readAt: Date())
+        func push(basis: Int, key: String) throws -> NewJob {
+            try NewJob(
+                kind: StockPushJob.kind, idempotencyKey: key,
+                json: StockPushJob.Payload(flow: "stock", rows: [row], run: nil, basis: ["SKU-0003": basis]), connection: FlowHarness.shop)
+        }
+        // Compared when 7 was confirmed; 10 has been since.
+        _ = try await hub.store.enqueue([try push(basis: 7, key: "stale")], now: Date())
+        try await hub.run(until: "the stale push done") { try await hub.unfinished() == 0 }
+        #expect(hub.magento.stockRowsApplied == applied && hub.magento.stock(sku: "SKU-0003")?.quantity == 4)
+        // Compared against the 10 still confirmed: sent, though the hub believes 10 is there.
+        _ = try await hub.store.enqueue([try push(basis: 10, key: "current")], now: Date())
+        try await hub.run(until: "the current push done") { try await hub.unfinished() == 0 }
+        #expect(hub.magento.stockRowsApplied == applied + 1 && hub.magento.stock(sku: "SKU-0003")?.quantity == 10)
+    }
+
+    /// A store that sells from its second source: the hub writes and reads `warehouse-2` only.
+    @Test func aConnectionOnAnotherSourceReadsThatSource() async throws {
+        let hub = try await FlowHarness(
+            magentoSettings: ["stock.mode": "source-items", "stock.sourceCode": "warehouse-2"],
+            configureMagento: { _, magento in magento.sources = ["default", "warehouse-2"] })
+        defer { Task { await hub.shutdown() } }
+        hub.catalogue(5)
+        try await hub.sync("stock", mode: "full")
+        try await hub.run(until: "the sync sent") { hub.magento.stock(sku: "SKU-0005")?.quantity == 10 }
+        try await hub.run(until: "quiet") { try await hub.unfinished() == 0 }
+        let report = try await reconcile(hub, push: false)
+        #expect(report.details["read"] == "5" && report.details["notOnChannel"] == "0", "\(report.details)")
+        #expect(report.details["drifted"] == "0" && report.details["unsent"] == "0", "\(report.details)")
     }
 
     /// The report compares the channel with what the hub would send (on hand less the
@@ -77,6 +123,7 @@ import Testing
         try await hub.run(until: "the sync settled") { hub.magento.stock(sku: "SKU-0003")?.quantity == 8 }
         try await hub.run(until: "quiet") { try await hub.unfinished() == 0 }
         let report = try await reconcile(hub, push: false)
+        #expect(report.details["read"] == "3" && report.details["notOnChannel"] == "0", "\(report.details)")
         #expect(report.details["drifted"] == "0" && report.details["unsent"] == "0", "10 on hand less a buffer of 2: \(report.message)")
     }
 

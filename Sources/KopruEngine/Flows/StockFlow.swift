@@ -163,15 +163,22 @@ public struct StockPushJob: FlowJobHandler {
         public var run: String?
         /// Rows per bulk operation, when a retry splits operations smaller than the target's size.
         public var operationSize: Int?
+        /// Per SKU, the quantity the channel was last confirmed to hold when the row was worked
+        /// out: a row whose SKU has had another quantity confirmed since is dropped, not sent over
+        /// it; one whose confirmed quantity is unchanged is sent even though that quantity equals
+        /// the row's (the channel was found to hold something else). Set by the drift report's
+        /// push, whose rows may wait behind newer ones.
+        public var basis: [String: Int]?
 
-        public init(flow: String, rows: [StockRow], run: String?, operationSize: Int? = nil) {
+        public init(flow: String, rows: [StockRow], run: String?, operationSize: Int? = nil, basis: [String: Int]? = nil) {
             self.flow = flow
             self.rows = rows
             self.run = run
             self.operationSize = operationSize
+            self.basis = basis
         }
 
-        enum CodingKeys: String, CodingKey { case flow, rows, run, operationSize }
+        enum CodingKeys: String, CodingKey { case flow, rows, run, operationSize, basis }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -179,6 +186,7 @@ public struct StockPushJob: FlowJobHandler {
             rows = try PackedStockRows.unpack(try container.decode(String.self, forKey: .rows))
             run = try container.decodeIfPresent(String.self, forKey: .run)
             operationSize = try container.decodeIfPresent(Int.self, forKey: .operationSize)
+            basis = try container.decodeIfPresent([String: Int].self, forKey: .basis)
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -187,6 +195,7 @@ public struct StockPushJob: FlowJobHandler {
             try container.encode(PackedStockRows.pack(rows), forKey: .rows)
             try container.encodeIfPresent(run, forKey: .run)
             try container.encodeIfPresent(operationSize, forKey: .operationSize)
+            try container.encodeIfPresent(basis, forKey: .basis)
         }
     }
 
@@ -205,7 +214,11 @@ public struct StockPushJob: FlowJobHandler {
         let flow = try environment.catalog.flow(named: payload.flow)
         let confirmed = try await environment.store.snapshots(
             connection: flow.target, entity: StockSyncJob.entity, keys: payload.rows.map(\.sku))
-        let rows = payload.rows.filter { StockSnapshot(confirmed[$0.sku])?.covers($0) != true }
+        let rows = payload.rows.filter { row in
+            let snapshot = StockSnapshot(confirmed[row.sku])
+            if let basis = payload.basis { return snapshot?.sent == basis[row.sku] }
+            return snapshot?.covers(row) != true
+        }
         let progress = Progress(flow: flow, run: payload.run, now: context.now)
         var effects = progress.effects(confirmed: payload.rows.count - rows.count)
         guard !rows.isEmpty else { return .done(effects) }
@@ -234,7 +247,8 @@ public struct StockPushJob: FlowJobHandler {
                     .enqueue(
                         try NewJob(
                             kind: Self.kind, idempotencyKey: "\(context.job.idempotencyKey):rest:\(start)",
-                            json: Payload(flow: flow.name, rows: Array(rows[start...]), run: payload.run), priority: context.job.priority,
+                            json: Payload(flow: flow.name, rows: Array(rows[start...]), run: payload.run, basis: payload.basis),
+                            priority: context.job.priority,
                             // From now, not from the job's start: Retry-After counts from the answer.
                             runAt: Date().addingTimeInterval(Self.delay(after: error)), connection: flow.target)))
                 return .done(effects)

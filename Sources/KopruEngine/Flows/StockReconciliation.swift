@@ -16,9 +16,11 @@ import KopruStore
 /// - **not on the channel**: the channel has no such product.
 ///
 /// With `push` (the "push the difference" action: `kopru reconcile … --push`, or
-/// `POST /api/reconciliation/{flow}` with `{"push": true}`) the drifted and unsent rows go out
-/// as `stock.push` jobs, under keys made of their content, as a sync's would. A push works from
-/// a fresh comparison, never from a stored report a later change may have made stale.
+/// `POST /api/reconciliation/{flow}` with `{"push": true}`) the drifted rows go out as
+/// `stock.push` jobs under keys made of their content, counted in a sync run of their own. Each
+/// carries the snapshot it was compared against, and a row whose SKU has had a newer value
+/// confirmed by the time it is sent is dropped rather than sent over it. A push works from a
+/// fresh comparison, never from a stored report a later change may have made stale.
 public struct StockReconcileJob: FlowJobHandler {
     public struct Payload: Codable, Sendable {
         public var flow: String
@@ -51,11 +53,12 @@ public struct StockReconcileJob: FlowJobHandler {
         let channel = try await environment.connectors.resolve(flow.target, as: (any Sendable).self)
         guard let reader = channel as? any StockReader else {
             report.unreadable = true
-            return .done([.log(report.event(at: context.now, connection: flow.target))])
+            return .done([.log(report.event(at: context.now, connection: flow.target, run: nil))])
         }
         let source = try await environment.connectors.resolve(flow.source, as: (any StockSource).self)
         let batch = try await StockSyncJob(environment).batchSize(flow)
-        var pending: [StockRow] = []
+        let run = payload.push ? Self.run(flow: flow, job: context.job.id) : nil
+        var pending: [(row: StockRow, basis: Int)] = []
         var cursor: String?
         repeat {
             let readAt = Date()
@@ -64,7 +67,12 @@ public struct StockReconcileJob: FlowJobHandler {
             let keys = page.records.map { flow.skuMap[$0.sku.rawValue] ?? $0.sku.rawValue }
             let reserved = try await environment.store.reservedQuantities(asOf: readAt)
             let confirmed = try await environment.store.snapshots(connection: flow.target, entity: StockSyncJob.entity, keys: keys)
-            let held = try await reader.stockQuantities(skus: keys.map { SKU($0) })
+            var held: [SKU: Int] = [:]
+            let limit = max(1, reader.stockReadLimit)
+            for start in stride(from: 0, to: keys.count, by: limit) {
+                let chunk = keys[start..<min(start + limit, keys.count)].map { SKU($0) }
+                held.merge(try await reader.stockQuantities(skus: chunk)) { $1 }
+            }
             for (level, sku) in zip(page.records, keys) {
                 report.read += 1
                 let expected = SellableStock(onHand: level.quantity, reserved: reserved[level.sku.rawValue] ?? 0).quantity(buffer: flow.buffer)
@@ -74,26 +82,47 @@ public struct StockReconcileJob: FlowJobHandler {
                 }
                 guard onChannel != expected else { continue }
                 let difference = Difference(sku: sku, channel: onChannel, expected: expected)
-                if StockSnapshot(confirmed[sku])?.sent == expected { report.drifted.add(difference) } else { report.unsent.add(difference) }
-                if payload.push { pending.append(StockRow(sku: sku, quantity: expected, onHand: level.quantity, readAt: readAt)) }
+                // Only drift is pushed: a value not yet confirmed is the sync's to send (it may
+                // be queued already), and a second push beside it would race it.
+                guard StockSnapshot(confirmed[sku])?.sent == expected else {
+                    report.unsent.add(difference)
+                    continue
+                }
+                report.drifted.add(difference)
+                if payload.push {
+                    pending.append((StockRow(sku: sku, quantity: expected, onHand: level.quantity, readAt: readAt), expected))
+                }
             }
-            report.pushed += try await queue(&pending, flow: flow, batch: batch, job: context.job, all: cursor == nil)
+            let queued = try await queue(&pending, flow: flow, batch: batch, job: context.job, run: run, all: cursor == nil)
+            report.pushed += queued
+            if let run {
+                try await environment.store.updateSyncRun(
+                    SyncRunUpdate(run: run, flow: flow.name, target: flow.target, at: Date(), read: report.read, readDone: cursor == nil, queued: queued))
+            }
         } while cursor != nil
         Gauge(label: "kopru_stock_drift_skus", dimensions: [("flow", flow.name)]).record(report.drifted.count)
-        return .done([.log(report.event(at: context.now, connection: flow.target))])
+        return .done([.log(report.event(at: context.now, connection: flow.target, run: run))])
     }
 
-    /// Queues full chunks of `rows` (all at the end) as `stock.push` jobs; the rows queued.
-    private func queue(_ rows: inout [StockRow], flow: FlowDefinition, batch: Int, job: Job, all: Bool) async throws -> Int {
+    /// The sync run a push's counts go to, which `kopru reconcile --push` follows.
+    public static func run(flow: FlowDefinition, job: JobID) -> String { "\(flow.name)#reconcile-\(job)" }
+
+    /// Queues full chunks of `rows` (all at the end) as `stock.push` jobs, each carrying the
+    /// snapshot its rows were compared against; the rows queued.
+    private func queue(
+        _ rows: inout [(row: StockRow, basis: Int)], flow: FlowDefinition, batch: Int, job: Job, run: String?, all: Bool
+    ) async throws -> Int {
         var jobs: [NewJob] = []
         var sizes: [Int] = []
         while rows.count >= batch || (all && !rows.isEmpty) {
             let chunk = Array(rows.prefix(batch))
             rows.removeFirst(chunk.count)
+            let basis = Dictionary(chunk.map { ($0.row.sku, $0.basis) }) { first, _ in first }
             jobs.append(
                 try NewJob(
-                    kind: StockPushJob.kind, idempotencyKey: "\(job.idempotencyKey):\(chunk.count):\(chunk.fingerprint)",
-                    json: StockPushJob.Payload(flow: flow.name, rows: chunk, run: nil), priority: StockPriority.push, connection: flow.target))
+                    kind: StockPushJob.kind, idempotencyKey: "\(job.idempotencyKey):\(chunk.count):\(chunk.map(\.row).fingerprint)",
+                    json: StockPushJob.Payload(flow: flow.name, rows: chunk.map(\.row), run: run, basis: basis), priority: StockPriority.push,
+                    connection: flow.target))
             sizes.append(chunk.count)
         }
         guard !jobs.isEmpty else { return 0 }
@@ -131,7 +160,7 @@ public struct StockReconcileJob: FlowJobHandler {
         var notOnChannel = Findings<String>()
         var pushed = 0
 
-        func event(at now: Date, connection: ConnectionID) -> EventRecord {
+        func event(at now: Date, connection: ConnectionID, run: String?) -> EventRecord {
             if unreadable {
                 return EventRecord(
                     at: now, level: .info, kind: "reconciliation", connection: connection, subject: "flow:\(flow)",
@@ -140,7 +169,7 @@ public struct StockReconcileJob: FlowJobHandler {
             }
             var message = "compared \(read) SKUs with the channel: \(drifted.count) drifted, \(unsent.count) not yet sent, "
                 + "\(notOnChannel.count) not on the channel"
-            if push { message += "; \(pushed) queued to send" }
+            if push { message += "; \(pushed) drifted queued to send (run \(run ?? "-"))" }
             return EventRecord(
                 at: now, level: drifted.count == 0 ? .info : .warning, kind: "reconciliation", connection: connection,
                 subject: "flow:\(flow)", message: message,
@@ -149,7 +178,7 @@ public struct StockReconcileJob: FlowJobHandler {
                     "notOnChannel": "\(notOnChannel.count)", "pushed": "\(pushed)", "push": "\(push)",
                     "driftedSKUs": drifted.sample.map(\.text).joined(separator: ","),
                     "unsentSKUs": unsent.sample.map(\.text).joined(separator: ","),
-                    "notOnChannelSKUs": notOnChannel.sample.joined(separator: ","),
+                    "notOnChannelSKUs": notOnChannel.sample.joined(separator: ","), "run": run ?? "",
                 ])
         }
     }

@@ -159,6 +159,9 @@ public final class MagentoSandbox: Sendable {
         var customers: [Int: Customer] = [:]
         var nextCustomerID = 1
         var stock: [String: (quantity: Int, inStock: Bool)] = [:]
+        /// The source a SKU's quantity was last written to, where not the store's first: the
+        /// simulated store keeps one quantity per SKU, shown under this source and 0 elsewhere.
+        var stockSource: [String: String] = [:]
         /// Base prices by SKU (store 0).
         var prices: [String: Decimal] = [:]
         var adminTokens: [String: Date] = [:]

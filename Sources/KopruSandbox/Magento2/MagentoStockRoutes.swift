@@ -22,6 +22,9 @@ extension MagentoRoutes {
         for row in rows {
             guard let sku = row["sku"]?.string, let quantity = row["quantity"]?.int else { continue }
             state.stock[sku] = (quantity, row["status"]?.int == 1)
+            if let source = row["source_code"]?.string, source != "default" || state.stockSource[sku] != nil {
+                state.stockSource[sku] = source
+            }
             state.stockRowsApplied += 1
         }
     }
@@ -163,9 +166,10 @@ extension MagentoRoutes {
     }
 
     /// `GET /V1/inventory/source-items?searchCriteria…`: one row per SKU and source, as MSI
-    /// keeps them. The simulated store holds one quantity per SKU, under `default` (or its first
-    /// source); every other source it knows shows the SKU at 0, out of stock, so a reader that
-    /// does not filter by its source reads the wrong row.
+    /// keeps them. The simulated store holds one quantity per SKU, under the source it was last
+    /// written to (`default`, or the store's first source, until then); every other source it
+    /// knows shows the SKU at 0, out of stock, so a reader that does not filter by its source
+    /// reads the wrong row.
     func listSourceItems(_ request: SandboxRequest) -> SandboxResponse {
         let criteria: SearchCriteria
         do {
@@ -183,8 +187,9 @@ extension MagentoRoutes {
             var rows: [[String: JSON]] = []
             for sku in skus {
                 guard let item = state.stock[sku] else { continue }
+                let holder = state.stockSource[sku] ?? primary
                 for source in sources {
-                    let held = source == primary
+                    let held = source == holder
                     rows.append([
                         "sku": .string(sku), "source_code": .string(source), "quantity": JSON(held ? item.quantity : 0),
                         "status": JSON(held && item.inStock ? 1 : 0),
