@@ -26,10 +26,10 @@ final class SandboxWorld: Sendable {
         FlowDefinition(name: "shipping", kind: .shipping, source: "shop", target: "horoz"),
     ]
 
-    /// `erpSettings`: more YAML lines under the ERP connection's settings.
+    /// `erpSettings`: more YAML lines under the ERP connection's settings; `flows`: more flows.
     init(
         name: String, workers: String = "{concurrency: 32, leaseSeconds: 2, pollMilliseconds: 20, shutdownGraceSeconds: 1, connectionConcurrency: 8}",
-        erpSettings: [String] = []
+        erpSettings: [String] = [], flows: [String] = []
     ) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -78,6 +78,7 @@ final class SandboxWorld: Sendable {
             flows:
               - {name: orders, kind: orders, from: shop, to: erp}
               - {name: shipping, kind: shipping, from: shop, to: horoz, trackingPollSeconds: 1}
+            \(flows.map { "  - \($0)\n" }.joined())
             """.write(to: configFile, atomically: true, encoding: .utf8)
         let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
         let database = folder.appendingPathComponent("hub.db").path
