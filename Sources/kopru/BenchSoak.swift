@@ -1,8 +1,12 @@
 import ArgumentParser
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import KopruApp
+import KopruCore
 import KopruSandbox
+import KopruStore
+import KopruStoreSQLite
 import Synchronization
 
 extension Bench {
@@ -61,6 +65,7 @@ extension Bench {
                     "rss_mb": result.samples.map { ["minute": $0.minute, "web": $0.web, "worker": $0.worker] },
                     "rss_growth_pct_web": (result.webGrowth * 10).rounded() / 10,
                     "rss_growth_pct_worker": (result.workerGrowth * 10).rounded() / 10,
+                    "unbooked": result.unbooked, "late_webhooks": result.late, "unexpected_exits": result.unexpectedExits,
                 ]
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
@@ -68,6 +73,7 @@ extension Bench {
                 print(result.summary(minutes: minutes))
             }
             if result.lost > 0 || result.doubled > 0 { throw BenchError(description: "NOT exactly once: orders lost or doubled") }
+            if !result.drained { throw BenchError(description: "the queue did not drain within 5 minutes of the traffic's end") }
         }
     }
 }
@@ -87,7 +93,14 @@ struct SoakResult {
     }
 
     var orders: Int
+    /// Not booked once the queue drained; orders still on their way when the drain timed out
+    /// are `unbooked` instead.
     var lost: Int
+    var unbooked: Int
+    /// Orders placed more than 100 ms after they were due (the hub had 64 webhooks unanswered).
+    var late: Int
+    /// Killed workers found already dead at their turn.
+    var unexpectedExits: Int
     var doubled: Int
     var dead: Int
     var kills: Int
@@ -105,7 +118,7 @@ struct SoakResult {
                 format: "%.0f min, %d orders, %d worker kills: lost %d, doubled %d, dead letters %d; RSS growth web %.1f %%, worker %.1f %%; "
                     + "webhook → ERP p50 %.0f ms, p99 %.0f ms, max %.0f ms%@",
                 minutes, orders, kills, lost, doubled, dead, webGrowth, workerGrowth, lag.p50, lag.p99, lag.max,
-                drained ? "" : " (NOT drained in time)"))
+                drained ? "" : " (NOT drained in time: \(unbooked) not booked yet)"))
         return lines.joined(separator: "\n")
     }
 }
@@ -186,6 +199,8 @@ private struct SoakRun {
         var nextKill = started + .seconds(options.killEvery)
         var nextSample = started
         var kills = 0
+        var late = 0
+        var unexpectedExits = 0
         var victim = 1
         var rss: [(at: Duration, web: Double, worker: Double)] = []
         let inFlight = InFlight()
@@ -194,9 +209,13 @@ private struct SoakRun {
                 let now = clock.now
                 // At most 64 webhooks in flight, as a store's outbox would send them.
                 while nextOrder <= now, inFlight.count.load(ordering: .relaxed) < 64 {
+                    // The lag counts from when the order was due: an order held back because the
+                    // hub had not answered 64 webhooks yet has waited for the hub too.
+                    let due = Date().addingTimeInterval(-(now - nextOrder).seconds)
+                    if now - nextOrder > .milliseconds(100) { late += 1 }
                     nextOrder += interval
                     let placed = magento.placeOrder(shop.order())
-                    placedAt.withLock { $0[placed.incrementID] = Date() }
+                    placedAt.withLock { $0[placed.incrementID] = due }
                     inFlight.count.add(1, ordering: .relaxed)
                     announcements.addTask {
                         await Self.announce(placed, client: client, base: base)
@@ -209,13 +228,22 @@ private struct SoakRun {
                 }
                 if nextSample <= now {
                     nextSample += .seconds(5)
+                    // A process gone would read as 0 MB: no growth, a pass.
+                    guard web.isRunning, workers[0].isRunning else {
+                        throw BenchError(description: "the \(web.isRunning ? "long-lived worker" : "web process") exited during the soak")
+                    }
                     rss.append((now - started, Self.residentMegabytes(web.processIdentifier), Self.residentMegabytes(workers[0].processIdentifier)))
                 }
                 if nextKill <= now {
                     nextKill += .seconds(options.killEvery)
                     // Round the workers but the first: SIGKILL, then a new process in its place.
-                    kill(workers[victim].processIdentifier, SIGKILL)
-                    workers[victim].waitUntilExit()
+                    // One that already died is not signalled (its pid may be another's now).
+                    if workers[victim].isRunning {
+                        kill(workers[victim].processIdentifier, SIGKILL)
+                        workers[victim].waitUntilExit()
+                    } else {
+                        unexpectedExits += 1
+                    }
                     workers[victim] = try MagentoERPHub.spawn(["serve", "--role", "worker"], environment: environment, log: log)
                     kills += 1
                     victim = victim + 1 < workers.count ? victim + 1 : 1
@@ -225,10 +253,13 @@ private struct SoakRun {
         }
 
         let placed = placedAt.withLock { $0 }
-        let drained = try await Self.waitUntilBooked(placed.count, magento: magento, erp: erp, timeout: .seconds(300))
-        for child in [web] + workers { kill(child.processIdentifier, SIGTERM) }
+        let store = try SQLiteStore(
+            path: folder.appendingPathComponent("hub.db").path,
+            secretBox: SecretBox(masterKey: SymmetricKey(data: Data(base64Encoded: environment["KOPRU_MASTER_KEY"]!)!)))
+        let drained = try await Self.waitUntilDrained(placed.count, magento: magento, erp: erp, store: store, timeout: .seconds(300))
+        for child in [web] + workers where child.isRunning { kill(child.processIdentifier, SIGTERM) }
         for child in [web] + workers { child.waitUntilExit() }
-        let dead = try await Self.deadLetters(folder: folder, environment: environment)
+        let dead = try await store.jobCounts()[.dead] ?? 0
 
         var counts: [String: Int] = [:]
         var lags: [Double] = []
@@ -242,8 +273,10 @@ private struct SoakRun {
             lag = .init(p50: lags[lags.count / 2], p99: lags[min(lags.count - 1, Int(Double(lags.count) * 0.99))], max: lags.last!)
         }
         let samples = Self.perMinute(rss)
+        let unbooked = placed.keys.filter { counts[$0] == nil }.count
         return SoakResult(
-            orders: placed.count, lost: placed.keys.filter { counts[$0] == nil }.count,
+            orders: placed.count, lost: drained ? unbooked : 0, unbooked: drained ? 0 : unbooked, late: late,
+            unexpectedExits: unexpectedExits,
             doubled: counts.values.reduce(0) { $0 + max(0, $1 - 1) }, dead: dead, kills: kills, drained: drained, samples: samples,
             webGrowth: Self.growth(rss.map { ($0.at, $0.web) }), workerGrowth: Self.growth(rss.map { ($0.at, $0.worker) }), lag: lag)
     }
@@ -292,29 +325,21 @@ private struct SoakRun {
         return before > 0 ? (after - before) / before * 100 : 0
     }
 
-    static func waitUntilBooked(_ count: Int, magento: MagentoSandbox, erp: ERPSandbox, timeout: Duration) async throws -> Bool {
+    /// Until every order is booked and commented and no export waits or runs (one still
+    /// retrying could yet book a double).
+    static func waitUntilDrained(
+        _ count: Int, magento: MagentoSandbox, erp: ERPSandbox, store: SQLiteStore, timeout: Duration
+    ) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if erp.documentsPerOrder.count >= count, magento.commentedOrders >= count { return true }
+            if erp.documentsPerOrder.count >= count, magento.commentedOrders >= count,
+                try await store.jobs(JobFilter(statuses: [.pending, .running], kind: "order.export", limit: 1)).isEmpty
+            {
+                return true
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         return false
-    }
-
-    /// Dead letters left in the store, from `kopru jobs dead` (the store is the children's).
-    static func deadLetters(folder: URL, environment: [String: String]) async throws -> Int {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        child.arguments = ["jobs", "dead", "--json"]
-        child.environment = environment
-        let pipe = Pipe()
-        child.standardOutput = pipe
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        child.waitUntilExit()
-        guard let list = try? JSONSerialization.jsonObject(with: data) as? [Any] else { return -1 }
-        return list.count
     }
 }
 
