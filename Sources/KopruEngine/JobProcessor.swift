@@ -25,12 +25,15 @@ public struct JobProcessorConfiguration: Sendable {
     public var connectionConcurrency: [ConnectionID: Int]
     /// On shutdown, how long running jobs may take to finish before they are cancelled and released.
     public var shutdownGrace: Duration
+    /// How often to look for leases held by workers on this machine that have died (see
+    /// `WorkerIdentity`); nil never looks, and their jobs wait for the leases to expire.
+    public var deadWorkerCheck: Duration?
 
     public init(
         workerID: String = JobProcessorConfiguration.defaultWorkerID, concurrency: Int = 32, claimBatch: Int = 64,
         leaseDuration: Duration = .seconds(60), pollInterval: Duration = .milliseconds(250),
         defaultConnectionConcurrency: Int = 4, connectionConcurrency: [ConnectionID: Int] = [:],
-        shutdownGrace: Duration = .seconds(15)
+        shutdownGrace: Duration = .seconds(15), deadWorkerCheck: Duration? = .seconds(2)
     ) {
         self.workerID = workerID
         self.concurrency = max(1, concurrency)
@@ -40,11 +43,10 @@ public struct JobProcessorConfiguration: Sendable {
         self.defaultConnectionConcurrency = max(1, defaultConnectionConcurrency)
         self.connectionConcurrency = connectionConcurrency
         self.shutdownGrace = shutdownGrace
+        self.deadWorkerCheck = deadWorkerCheck
     }
 
-    public static var defaultWorkerID: String {
-        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
-    }
+    public static var defaultWorkerID: String { WorkerIdentity.current.description }
 
     func limit(for connection: ConnectionID) -> Int { connectionConcurrency[connection] ?? defaultConnectionConcurrency }
 }
@@ -149,6 +151,7 @@ public final class JobProcessor: Service, Sendable {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.heartbeat() }
             group.addTask { await self.listenForWork() }
+            group.addTask { await self.reclaimFromDeadWorkers() }
             var polled = false
             while !isStopping, !Task.isCancelled {
                 let (free, busy, slots) = state.withLock { state in
@@ -444,6 +447,34 @@ public final class JobProcessor: Service, Sendable {
         case (.applied, .succeeded): "succeeded"
         case (.applied, .retry): "retried"
         case (.applied, .reschedule): "rescheduled"
+        }
+    }
+
+    /// Takes back the jobs of workers on this machine that died holding leases (killed, crashed,
+    /// out of memory), so that a restart resumes their orders at once rather than a lease later.
+    /// Their attempts count and their outcomes are uncertain, exactly as on expiry.
+    private func reclaimFromDeadWorkers() async {
+        guard let interval = configuration.deadWorkerCheck, let me = WorkerIdentity(parsing: configuration.workerID),
+            me.instance != nil
+        else { return }
+        while !Task.isCancelled, !isStopping {
+            do {
+                let dead = try await store.leaseOwners().filter { owner in
+                    WorkerIdentity(parsing: owner).map { $0 != me && $0.isGone(seenFrom: me) } ?? false
+                }
+                if !dead.isEmpty {
+                    let taken = try await store.reclaimLeases(heldBy: dead, now: now())
+                    if taken > 0 {
+                        logger.notice(
+                            "took back the jobs of workers that are no longer running",
+                            metadata: ["jobs": "\(taken)", "workers": "\(dead.sorted().joined(separator: ","))"])
+                        wakeup.signal()
+                    }
+                }
+            } catch {
+                logger.debug("could not look for dead workers' leases", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
         }
     }
 

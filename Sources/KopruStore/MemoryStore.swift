@@ -76,20 +76,38 @@ public final class MemoryStore: Store {
         return EnqueueResult(id: id, inserted: true, superseded: superseded.sorted())
     }
 
+    private static func reclaimExpiredLeases(now: Date, in state: inout State) {
+        for (id, job) in state.jobs where job.status == .running && job.leaseExpiresAt! <= now {
+            if Self.supersedeIfNewerPending(id, now: now, in: &state) { continue }
+            state.jobs[id]!.status = .pending
+            state.jobs[id]!.attempts += 1
+            state.jobs[id]!.outcomeUncertain = true
+            state.jobs[id]!.lastError = "lease expired: worker \(job.leaseOwner ?? "?") stopped before finishing"
+            state.jobs[id]!.leaseOwner = nil
+            state.jobs[id]!.leaseExpiresAt = nil
+            state.jobs[id]!.updatedAt = now
+            state.leaseTokens[id] = nil
+        }
+    }
+
+    public func leaseOwners() async throws -> Set<String> {
+        state.withLock { state in Set(state.jobs.values.filter { $0.status == .running }.compactMap(\.leaseOwner)) }
+    }
+
+    public func reclaimLeases(heldBy owners: Set<String>, now: Date) async throws -> Int {
+        let now = now.storePrecision
+        return state.withLock { state in
+            let held = state.jobs.values.filter { $0.status == .running && $0.leaseOwner.map(owners.contains) == true }
+            for job in held { state.jobs[job.id]!.leaseExpiresAt = now }
+            Self.reclaimExpiredLeases(now: now, in: &state)
+            return held.count
+        }
+    }
+
     public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
         let now = request.now.storePrecision
         return state.withLock { state in
-            for (id, job) in state.jobs where job.status == .running && job.leaseExpiresAt! <= now {
-                if Self.supersedeIfNewerPending(id, now: now, in: &state) { continue }
-                state.jobs[id]!.status = .pending
-                state.jobs[id]!.attempts += 1
-                state.jobs[id]!.outcomeUncertain = true
-                state.jobs[id]!.lastError = "lease expired: worker \(job.leaseOwner ?? "?") stopped before finishing"
-                state.jobs[id]!.leaseOwner = nil
-                state.jobs[id]!.leaseExpiresAt = nil
-                state.jobs[id]!.updatedAt = now
-                state.leaseTokens[id] = nil
-            }
+            Self.reclaimExpiredLeases(now: now, in: &state)
             let blockedOrderingKeys = Self.orderingHeads(state)
             let ready = state.jobs.values
                 .filter { job in

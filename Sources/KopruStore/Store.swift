@@ -17,6 +17,13 @@ public protocol JobQueueStore: Sendable {
     /// `midCall`: their handlers had started, so their effects may have landed; the jobs are
     /// marked `outcomeUncertain`.
     func release(_ leases: [Lease], now: Date, midCall: Bool) async throws
+    /// The owners of the leases held now.
+    func leaseOwners() async throws -> Set<String>
+    /// Returns these owners' jobs to the queue now, as the expiry of their leases would (the
+    /// attempt counts, the outcome is uncertain, a newer job with the coalescing key supersedes).
+    /// For workers known to be dead, whose jobs would otherwise wait out their leases.
+    /// Returns how many jobs were taken back.
+    func reclaimLeases(heldBy owners: Set<String>, now: Date) async throws -> Int
     func job(_ id: JobID) async throws -> Job?
     func job(kind: String, idempotencyKey: String) async throws -> Job?
     /// Newest first.

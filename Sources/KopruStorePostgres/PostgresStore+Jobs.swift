@@ -216,6 +216,33 @@ extension PostgresStore: JobQueueStore {
             """, logger: logger)
     }
 
+    public func leaseOwners() async throws -> Set<String> {
+        var owners: Set<String> = []
+        let rows = try await client.query(
+            "SELECT DISTINCT lease_owner FROM jobs WHERE status = 'running' AND lease_owner IS NOT NULL", logger: logger)
+        for try await owner in rows.decode(String.self) { owners.insert(owner) }
+        return owners
+    }
+
+    /// Ends the owners' leases now, then reclaims as expiry does, so the two cannot drift apart.
+    public func reclaimLeases(heldBy owners: Set<String>, now: Date) async throws -> Int {
+        guard !owners.isEmpty else { return 0 }
+        let ms = now.millisecondsSince1970
+        return try await transaction { connection in
+            var count = 0
+            let ended = try await connection.query(
+                """
+                UPDATE jobs SET lease_expires_at = \(ms)
+                WHERE status = 'running' AND lease_owner = ANY(\(owners.sorted())::TEXT[]) RETURNING id
+                """, logger: self.logger)
+            for try await _ in ended.decode(Int64.self) { count += 1 }
+            guard count > 0 else { return 0 }
+            try await self.reclaimExpiredLeases(now: ms, connection)
+            try await connection.query("SELECT pg_notify(\(Self.channel), '')", logger: self.logger)
+            return count
+        }
+    }
+
     public func extendLeases(_ leases: [Lease], until: Date, now: Date) async throws -> Set<Lease> {
         guard !leases.isEmpty else { return [] }
         let ids = leases.map(\.job)

@@ -60,6 +60,41 @@ extension SQLiteStore: JobQueueStore {
               AND newer.status = 'pending' AND newer.id <> jobs.id)
         """
 
+    /// Crashed workers' jobs: superseded where a newer one with their coalescing key waits, back to
+    /// pending (the attempt counts, the outcome uncertain) otherwise.
+    private static func reclaim(_ ids: [Int64], now: Int64, _ db: Database) throws {
+        for id in ids {
+            try db.cachedStatement(sql: Self.supersedeIfNewerPending).execute(arguments: ["now": now, "id": id])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE jobs SET status = 'pending', attempts = attempts + 1, outcome_uncertain = 1,
+                        last_error = 'lease expired: worker ' || coalesce(lease_owner, '?') || ' stopped before finishing',
+                        lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = ?
+                    WHERE id = ? AND status = 'running'
+                    """
+            ).execute(arguments: [now, id])
+        }
+    }
+
+    public func leaseOwners() async throws -> Set<String> {
+        try await pool.read { db in
+            Set(try String.fetchAll(
+                db, sql: "SELECT DISTINCT lease_owner FROM jobs INDEXED BY jobs_leases WHERE status = 'running' AND lease_owner IS NOT NULL"))
+        }
+    }
+
+    public func reclaimLeases(heldBy owners: Set<String>, now: Date) async throws -> Int {
+        guard !owners.isEmpty else { return 0 }
+        defer { notifications.wakeAll() }
+        return try await pool.write { db in
+            let ids = try Int64.fetchAll(
+                db, sql: "SELECT id FROM jobs INDEXED BY jobs_leases WHERE status = 'running' AND lease_owner IN (\(placeholders(owners.count)))",
+                arguments: StatementArguments(owners.sorted()))
+            try Self.reclaim(ids, now: now.ms, db)
+            return ids.count
+        }
+    }
+
     public func claim(_ request: ClaimRequest) async throws -> [ClaimedJob] {
         let token = UUID().uuidString
         let now = request.now.ms
@@ -69,17 +104,7 @@ extension SQLiteStore: JobQueueStore {
                 db.cachedStatement(
                     sql: "SELECT id FROM jobs INDEXED BY jobs_leases WHERE status = 'running' AND lease_expires_at <= ?"),
                 arguments: [now])
-            for id in expired {
-                try db.cachedStatement(sql: Self.supersedeIfNewerPending).execute(arguments: ["now": now, "id": id])
-                try db.cachedStatement(
-                    sql: """
-                        UPDATE jobs SET status = 'pending', attempts = attempts + 1, outcome_uncertain = 1,
-                            last_error = 'lease expired: worker ' || coalesce(lease_owner, '?') || ' stopped before finishing',
-                            lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = ?
-                        WHERE id = ? AND status = 'running'
-                        """
-                ).execute(arguments: [now, id])
-            }
+            try Self.reclaim(expired, now: now, db)
 
             // INDEXED BY: left to itself the planner takes jobs_status and sorts every pending
             // row on each claim; the partial index is already in claim order.

@@ -77,6 +77,56 @@ struct CrashRecoveryTests {
         #expect(!interrupted.isEmpty, "some kill interrupted a running job (kills at \(killedAt) jobs done)")
     }
 
+    /// Pass: the killed worker's three jobs finish within 60 s although their leases last 600 s,
+    /// each counted as an interrupted attempt with an uncertain outcome.
+    @Test("a SIGKILLed worker's jobs are taken back at once by a worker on the same machine, not after their 600 s leases")
+    func deadWorkerReclaimedAtOnce() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-dead-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
+        let configFile = folder.appendingPathComponent("kopru.yaml")
+        try """
+            workers: {concurrency: 3, claimBatch: 3, leaseSeconds: 600, pollMilliseconds: 20}
+            """.write(to: configFile, atomically: true, encoding: .utf8)
+        let database = folder.appendingPathComponent("hub.db").path
+        let environment = [
+            "KOPRU_STORE": "sqlite:\(database)", "KOPRU_MASTER_KEY": key, "KOPRU_CONFIG": configFile.path,
+            "KOPRU_LOG_LEVEL": "notice",
+        ]
+        let log = folder.appendingPathComponent("kopru.log")
+        let (status, output) = try await KopruProcess.run(
+            ["jobs", "probe", "--count", "3", "--work-ms", "3000", "--prefix", "held"], environment: environment, logFile: log)
+        try #require(status == 0, "enqueue failed: \(output)")
+        let store = try SQLiteStore(path: database, secretBox: SecretBox(masterKey: SymmetricKey(data: Data(base64Encoded: key)!)))
+
+        let doomed = try KopruProcess(["serve", "--role", "worker"], environment: environment, logFile: log)
+        let running = ContinuousClock.now + .seconds(30)
+        while try await store.jobCounts()[.running] != 3, ContinuousClock.now < running {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try #require(try await store.jobCounts()[.running] == 3, "the first worker holds all three jobs")
+        doomed.signal(SIGKILL)
+        _ = try await doomed.waitForExit()
+        let held = try await store.jobs(JobFilter(statuses: [.running], limit: 10))
+        try #require(held.allSatisfy { $0.leaseExpiresAt! > Date().addingTimeInterval(500) }, "leases run for minutes yet")
+
+        let successor = try KopruProcess(["serve", "--role", "worker"], environment: environment, logFile: log)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await store.jobCounts()[.succeeded] != 3, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        successor.signal(SIGTERM)
+        _ = try await successor.waitForExit()
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        let jobs = try await store.jobs(JobFilter(limit: 10))
+        #expect(jobs.map(\.status) == [.succeeded, .succeeded, .succeeded], "log:\n\(text.suffix(3000))")
+        #expect(jobs.allSatisfy { $0.attempts == 2 && $0.outcomeUncertain }, "\(jobs.map { ($0.attempts, $0.outcomeUncertain) })")
+        #expect(text.contains("took back the jobs of workers that are no longer running"))
+        let effects = try await store.events(EventFilter(kind: "probe", limit: 10))
+        #expect(effects.count == 3, "each probe's effect once: the killed attempts had not recorded theirs")
+    }
+
     @Test("SIGTERM stops claiming, and jobs still running after the grace period go back to the queue unspent")
     func sigtermReleases() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-term-\(UUID().uuidString)")
