@@ -74,6 +74,8 @@ package struct HubConfiguration: Equatable {
     package var connectionConcurrency = 4
     package var connectionConcurrencyOverrides: [String: Int] = [:]
     package var shutdownGraceSeconds = 15.0
+    /// A worker on this machine seen dead this long has its jobs taken back; 0: only its leases' expiry.
+    package var deadWorkerSeconds = 5.0
     package var eventRetentionDays = 30
     /// Most bytes of each request and response body an external call's log line keeps; 0: none.
     package var callBodyBytes = CallLog.defaultBodyBytes
@@ -137,13 +139,14 @@ package struct HubConfiguration: Equatable {
         if let workers = try reader.section("workers") {
             try workers.allow([
                 "concurrency", "claimBatch", "leaseSeconds", "pollMilliseconds", "connectionConcurrency",
-                "shutdownGraceSeconds",
+                "shutdownGraceSeconds", "deadWorkerSeconds",
             ])
             configuredWorkerConcurrency = try workers.int("concurrency") ?? configuredWorkerConcurrency
             configuredClaimBatch = try workers.int("claimBatch") ?? configuredClaimBatch
             leaseSeconds = try workers.double("leaseSeconds") ?? leaseSeconds
             pollMilliseconds = try workers.int("pollMilliseconds") ?? pollMilliseconds
             shutdownGraceSeconds = try workers.double("shutdownGraceSeconds") ?? shutdownGraceSeconds
+            deadWorkerSeconds = try workers.double("deadWorkerSeconds") ?? deadWorkerSeconds
             // A number sets every connection's limit; a mapping sets `default` and named connections.
             if workers.map["connectionConcurrency"] is [String: Any], let perConnection = try workers.section("connectionConcurrency") {
                 for key in perConnection.map.keys.sorted() {
@@ -259,6 +262,7 @@ package struct HubConfiguration: Equatable {
         guard schedulerTermSeconds >= 1 else { throw Problem(key: "scheduler.termSeconds", message: "must be at least 1") }
         guard leaseSeconds >= 0.1 else { throw Problem(key: "workers.leaseSeconds", message: "must be at least 0.1") }
         guard shutdownGraceSeconds >= 0 else { throw Problem(key: "workers.shutdownGraceSeconds", message: "must not be negative") }
+        guard deadWorkerSeconds >= 0 else { throw Problem(key: "workers.deadWorkerSeconds", message: "must not be negative") }
         try validateFlows()
         var names = Set<String>()
         let runnable = schedules.isEmpty ? [] : kinds.jobKinds.union([ProbeJob.kind, WebhookReceivedJob.kind])

@@ -77,7 +77,8 @@ package enum Runtime {
             defaultConnectionConcurrency: configuration.connectionConcurrency,
             connectionConcurrency: Dictionary(
                 uniqueKeysWithValues: configuration.connectionConcurrencyOverrides.map { (ConnectionID($0.key), $0.value) }),
-            shutdownGrace: .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000)))
+            shutdownGrace: .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000)),
+            deadWorkerGrace: configuration.deadWorkerSeconds > 0 ? .milliseconds(Int64(configuration.deadWorkerSeconds * 1000)) : nil)
     }
 
     /// The configured flows (the configuration was validated when loaded).

@@ -25,15 +25,17 @@ public struct JobProcessorConfiguration: Sendable {
     public var connectionConcurrency: [ConnectionID: Int]
     /// On shutdown, how long running jobs may take to finish before they are cancelled and released.
     public var shutdownGrace: Duration
-    /// How often to look for leases held by workers on this machine that have died (see
-    /// `WorkerIdentity`); nil never looks, and their jobs wait for the leases to expire.
-    public var deadWorkerCheck: Duration?
+    /// How long a worker on this machine must have been seen dead (see `WorkerIdentity`) before
+    /// its jobs are taken back: the time a request it had already written has to land at the
+    /// target, before the next attempt asks whether it did. Nil never looks: the jobs wait for
+    /// their leases to expire.
+    public var deadWorkerGrace: Duration?
 
     public init(
         workerID: String = JobProcessorConfiguration.defaultWorkerID, concurrency: Int = 32, claimBatch: Int = 64,
         leaseDuration: Duration = .seconds(60), pollInterval: Duration = .milliseconds(250),
         defaultConnectionConcurrency: Int = 4, connectionConcurrency: [ConnectionID: Int] = [:],
-        shutdownGrace: Duration = .seconds(15), deadWorkerCheck: Duration? = .seconds(2)
+        shutdownGrace: Duration = .seconds(15), deadWorkerGrace: Duration? = .seconds(5)
     ) {
         self.workerID = workerID
         self.concurrency = max(1, concurrency)
@@ -43,7 +45,7 @@ public struct JobProcessorConfiguration: Sendable {
         self.defaultConnectionConcurrency = max(1, defaultConnectionConcurrency)
         self.connectionConcurrency = connectionConcurrency
         self.shutdownGrace = shutdownGrace
-        self.deadWorkerCheck = deadWorkerCheck
+        self.deadWorkerGrace = deadWorkerGrace
     }
 
     public static var defaultWorkerID: String { WorkerIdentity.current.description }
@@ -451,28 +453,47 @@ public final class JobProcessor: Service, Sendable {
     }
 
     /// Takes back the jobs of workers on this machine that died holding leases (killed, crashed,
-    /// out of memory), so that a restart resumes their orders at once rather than a lease later.
-    /// Their attempts count and their outcomes are uncertain, exactly as on expiry.
+    /// out of memory), so that a restart resumes their orders within seconds rather than a lease
+    /// later. Their attempts count and their outcomes are uncertain, exactly as on expiry.
     private func reclaimFromDeadWorkers() async {
-        guard let interval = configuration.deadWorkerCheck, let me = WorkerIdentity(parsing: configuration.workerID),
+        guard let grace = configuration.deadWorkerGrace, let me = WorkerIdentity(parsing: configuration.workerID),
             me.instance != nil
         else { return }
+        let interval = min(grace, .seconds(1))
+        var seenDead: [String: ContinuousClock.Instant] = [:]
+        var warned = false
         while !Task.isCancelled, !isStopping {
             do {
-                let dead = try await store.leaseOwners().filter { owner in
+                // Under deadlines: a call cut by a database restart may never return, and this
+                // loop would stop looking for good.
+                let store = store
+                let owners = try await StoreDeadline.within(.seconds(10), "list lease owners") { try await store.leaseOwners() }.get()
+                let dead = owners.filter { owner in
                     WorkerIdentity(parsing: owner).map { $0 != me && $0.isGone(seenFrom: me) } ?? false
                 }
-                if !dead.isEmpty {
-                    let taken = try await store.reclaimLeases(heldBy: dead, now: now())
+                let clock = ContinuousClock.now
+                seenDead = seenDead.filter { dead.contains($0.key) }
+                for owner in dead where seenDead[owner] == nil { seenDead[owner] = clock }
+                let due = Set(seenDead.filter { clock - $0.value >= grace }.keys)
+                if !due.isEmpty {
+                    let at = now()
+                    let taken = try await StoreDeadline.within(.seconds(10), "take back dead workers' jobs") {
+                        try await store.reclaimLeases(heldBy: due, now: at)
+                    }.get()
+                    for owner in due { seenDead[owner] = nil }
                     if taken > 0 {
                         logger.notice(
                             "took back the jobs of workers that are no longer running",
-                            metadata: ["jobs": "\(taken)", "workers": "\(dead.sorted().joined(separator: ","))"])
+                            metadata: ["jobs": "\(taken)", "workers": "\(due.sorted().joined(separator: ","))"])
                         wakeup.signal()
                     }
                 }
+                warned = false
             } catch {
-                logger.debug("could not look for dead workers' leases", metadata: ["error": "\(error)"])
+                if !warned {
+                    logger.warning("could not look for dead workers' leases", metadata: ["error": "\(error)"])
+                    warned = true
+                }
             }
             try? await Task.sleep(for: interval)
         }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Who holds a lease, precisely enough that another worker on the same machine can tell the
 /// holder has died, and take its jobs back at once instead of waiting out the lease (a worker
@@ -63,9 +66,14 @@ public struct WorkerIdentity: Sendable, Hashable, CustomStringConvertible {
             .map { String($0.trimmingCharacters(in: .whitespacesAndNewlines).prefix(8)) }
         let namespace = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid"))
             .map { $0.filter(\.isNumber) }
+        // /proc/self names our own pid only where /proc belongs to our pid namespace; elsewhere
+        // (unshare without --mount-proc) peers would judge us by some other process.
         var instance: Instance?
-        if let boot, !boot.isEmpty, let namespace, !namespace.isEmpty, let start = ProcessStatus.read(pid)?.startTicks {
-            instance = Instance(boot: boot, pidNamespace: namespace, startTicks: start)
+        if let boot, !boot.isEmpty, let namespace, !namespace.isEmpty,
+            let own = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/self/stat"))).flatMap(ProcessStatus.init(stat:)),
+            own.pid == pid
+        {
+            instance = Instance(boot: boot, pidNamespace: namespace, startTicks: own.startTicks)
         }
         return WorkerIdentity(host: ProcessInfo.processInfo.hostName, pid: pid, instance: instance)
     }()
@@ -73,29 +81,40 @@ public struct WorkerIdentity: Sendable, Hashable, CustomStringConvertible {
     /// True only when `self` names a process that `observer` can see, on its machine and in its
     /// pid namespace since the same boot, and that process no longer runs: its pid is gone, is a
     /// zombie, or belongs to a process started at another time. Anything else (another host,
-    /// another container, no instance to compare) is not ours to judge.
+    /// another container, no instance to compare, a /proc this process may not read) is not
+    /// ours to judge: a live worker taken for dead would have its calls made twice.
     public func isGone(seenFrom observer: WorkerIdentity) -> Bool {
         guard let instance, let seen = observer.instance, host == observer.host, instance.boot == seen.boot,
             instance.pidNamespace == seen.pidNamespace
         else { return false }
-        guard let status = ProcessStatus.read(pid) else { return true }
+        // The kernel's word first: ESRCH is "no such process"; EPERM means it exists.
+        if kill(pid, 0) != 0 { return errno == ESRCH }
+        guard let stat = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/stat")) else { return false }
+        guard let status = ProcessStatus(stat: stat), status.pid == pid else { return false }
         return status.state == "Z" || status.state == "X" || status.startTicks != instance.startTicks
     }
 }
 
-/// The two fields of /proc/PID/stat that tell whether a pid is still the same live process.
-struct ProcessStatus {
-    var state: Character
-    var startTicks: UInt64
+/// The fields of /proc/PID/stat that tell whether a pid is still the same live process.
+package struct ProcessStatus: Equatable {
+    package var pid: Int32
+    package var state: Character
+    package var startTicks: UInt64
 
-    static func read(_ pid: Int32) -> ProcessStatus? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
-        // The command name (field 2) is in parentheses and may hold spaces or parentheses itself:
-        // the fields that follow start after the last ")".
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
+    package init(pid: Int32, state: Character, startTicks: UInt64) {
+        (self.pid, self.state, self.startTicks) = (pid, state, startTicks)
+    }
+
+    package init?(stat: Data) {
+        // The command name (field 2) is in parentheses and may hold spaces, parentheses or bytes
+        // that are not UTF-8: the fields that follow start after the last ")".
+        guard let open = stat.firstIndex(of: UInt8(ascii: "(")), let close = stat.lastIndex(of: UInt8(ascii: ")")),
+            open < close,
+            let pid = Int32(String(decoding: stat[..<open], as: UTF8.self).trimmingCharacters(in: .whitespaces))
+        else { return nil }
+        let fields = String(decoding: stat[stat.index(after: close)...], as: UTF8.self).split(separator: " ")
         // fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
         guard fields.count > 19, let state = fields[0].first, let start = UInt64(fields[19]) else { return nil }
-        return ProcessStatus(state: state, startTicks: start)
+        (self.pid, self.state, self.startTicks) = (pid, state, start)
     }
 }

@@ -78,8 +78,9 @@ struct CrashRecoveryTests {
     }
 
     /// Pass: the killed worker's three jobs finish within 60 s although their leases last 600 s,
-    /// each counted as an interrupted attempt with an uncertain outcome.
-    @Test("a SIGKILLed worker's jobs are taken back at once by a worker on the same machine, not after their 600 s leases")
+    /// each counted as an interrupted attempt with an uncertain outcome, while the live worker's
+    /// three, running all along, are never taken from it (one attempt, certain).
+    @Test("a SIGKILLed worker's jobs are taken back by a live worker on the same machine, not after their 600 s leases; a live worker's never are")
     func deadWorkerReclaimedAtOnce() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-dead-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -87,7 +88,7 @@ struct CrashRecoveryTests {
         let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
         let configFile = folder.appendingPathComponent("kopru.yaml")
         try """
-            workers: {concurrency: 3, claimBatch: 3, leaseSeconds: 600, pollMilliseconds: 20}
+            workers: {concurrency: 3, claimBatch: 3, leaseSeconds: 600, pollMilliseconds: 20, deadWorkerSeconds: 1}
             """.write(to: configFile, atomically: true, encoding: .utf8)
         let database = folder.appendingPathComponent("hub.db").path
         let environment = [
@@ -96,35 +97,44 @@ struct CrashRecoveryTests {
         ]
         let log = folder.appendingPathComponent("kopru.log")
         let (status, output) = try await KopruProcess.run(
-            ["jobs", "probe", "--count", "3", "--work-ms", "3000", "--prefix", "held"], environment: environment, logFile: log)
+            ["jobs", "probe", "--count", "6", "--work-ms", "4000", "--prefix", "held"], environment: environment, logFile: log)
         try #require(status == 0, "enqueue failed: \(output)")
         let store = try SQLiteStore(path: database, secretBox: SecretBox(masterKey: SymmetricKey(data: Data(base64Encoded: key)!)))
+        func running(_ count: Int) async throws -> Set<JobID> {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await store.jobCounts()[.running] != count, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let jobs = try await store.jobs(JobFilter(statuses: [.running], limit: 10))
+            try #require(jobs.count == count, "\(count) jobs should be running")
+            return Set(jobs.map(\.id))
+        }
 
         let doomed = try KopruProcess(["serve", "--role", "worker"], environment: environment, logFile: log)
-        let running = ContinuousClock.now + .seconds(30)
-        while try await store.jobCounts()[.running] != 3, ContinuousClock.now < running {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        try #require(try await store.jobCounts()[.running] == 3, "the first worker holds all three jobs")
+        let doomedJobs = try await running(3)
+        let survivor = try KopruProcess(["serve", "--role", "worker"], environment: environment, logFile: log)
+        let survivorJobs = try await running(6).subtracting(doomedJobs)
         doomed.signal(SIGKILL)
         _ = try await doomed.waitForExit()
         let held = try await store.jobs(JobFilter(statuses: [.running], limit: 10))
         try #require(held.allSatisfy { $0.leaseExpiresAt! > Date().addingTimeInterval(500) }, "leases run for minutes yet")
 
-        let successor = try KopruProcess(["serve", "--role", "worker"], environment: environment, logFile: log)
         let deadline = ContinuousClock.now + .seconds(60)
-        while try await store.jobCounts()[.succeeded] != 3, ContinuousClock.now < deadline {
+        while try await store.jobCounts()[.succeeded] != 6, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
-        successor.signal(SIGTERM)
-        _ = try await successor.waitForExit()
+        survivor.signal(SIGTERM)
+        _ = try await survivor.waitForExit()
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         let jobs = try await store.jobs(JobFilter(limit: 10))
-        #expect(jobs.map(\.status) == [.succeeded, .succeeded, .succeeded], "log:\n\(text.suffix(3000))")
-        #expect(jobs.allSatisfy { $0.attempts == 2 && $0.outcomeUncertain }, "\(jobs.map { ($0.attempts, $0.outcomeUncertain) })")
-        #expect(text.contains("took back the jobs of workers that are no longer running"))
+        #expect(jobs.map(\.status) == Array(repeating: .succeeded, count: 6), "log:\n\(text.suffix(3000))")
+        let taken = jobs.filter { doomedJobs.contains($0.id) }
+        #expect(taken.allSatisfy { $0.attempts == 2 && $0.outcomeUncertain }, "\(taken.map { ($0.attempts, $0.outcomeUncertain) })")
+        let kept = jobs.filter { survivorJobs.contains($0.id) }
+        #expect(kept.count == 3 && kept.allSatisfy { $0.attempts == 1 && !$0.outcomeUncertain }, "the live worker's jobs stay its own")
+        #expect(text.components(separatedBy: "took back the jobs of workers that are no longer running").count == 2, "taken back once")
         let effects = try await store.events(EventFilter(kind: "probe", limit: 10))
-        #expect(effects.count == 3, "each probe's effect once: the killed attempts had not recorded theirs")
+        #expect(effects.count == 6, "each probe's effect once: the killed attempts had not recorded theirs")
     }
 
     @Test("SIGTERM stops claiming, and jobs still running after the grace period go back to the queue unspent")

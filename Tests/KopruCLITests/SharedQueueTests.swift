@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KopruEngine
 import KopruStore
 import KopruStorePostgres
 import Testing
@@ -46,7 +47,7 @@ struct SharedQueueTests {
         defer { store.shutdown() }
         func done() async throws -> Int { try await store.jobCounts()[.succeeded] ?? 0 }
         func leaderPID() async throws -> Int32? {
-            try await store.leader("scheduler", now: Date()).flatMap { Int32($0.split(separator: "-").last ?? "") }
+            try await store.leader("scheduler", now: Date()).flatMap { WorkerIdentity(parsing: $0)?.pid }
         }
         func waitUntil(_ what: String, timeout: Duration = .seconds(90), _ condition: () async throws -> Bool) async throws {
             let deadline = ContinuousClock.now + timeout
