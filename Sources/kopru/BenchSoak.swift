@@ -39,14 +39,16 @@ extension Bench {
         @Option(name: .customLong("kill-every"), help: "Seconds between SIGKILLs of a worker.") var killEvery = 60.0
         @Option(help: "Share of each sandbox's requests that fail (0…0.5).") var faults = 0.05
         @Option(help: "Catalogue size.") var skus = 2000
-        @Option(help: "workers.leaseSeconds: how long a killed worker's jobs wait before another takes them (the shipped default: 60).")
+        @Option(help: "workers.leaseSeconds: how long a worker's jobs stay its own without a heartbeat (the shipped default: 60).")
         var leaseSeconds = 60.0
+        @Option(help: "workers.deadWorkerSeconds: how long after a killed worker is seen dead the long-lived one takes its jobs (shipped: 5; 0: only when the lease expires).")
+        var deadWorkerSeconds = 5.0
         @Option(help: "Append the hub processes' logs (level info) to this file.") var hubLog: String?
         @Flag(help: "Print one JSON object.") var json = false
 
         func validate() throws {
-            guard minutes > 0, ordersPerSecond > 0, ordersPerSecond <= 500, killEvery >= 5, skus >= 10, leaseSeconds >= 1 else {
-                throw ValidationError("--minutes and --orders-per-second (≤ 500) must be positive, --kill-every ≥ 5, --skus ≥ 10, --lease-seconds ≥ 1")
+            guard minutes > 0, ordersPerSecond > 0, ordersPerSecond <= 500, killEvery >= 5, skus >= 10, leaseSeconds >= 1, deadWorkerSeconds >= 0 else {
+                throw ValidationError("--minutes and --orders-per-second (≤ 500) must be positive, --kill-every ≥ 5, --skus ≥ 10, --lease-seconds ≥ 1, --dead-worker-seconds ≥ 0")
             }
             guard processes >= 2 else { throw ValidationError("--processes must be at least 2: one worker is never killed") }
             guard (0...0.5).contains(faults) else { throw ValidationError("--faults must be a share between 0 and 0.5") }
@@ -61,7 +63,7 @@ extension Bench {
                     "rss_growth_pct": (result.growth * 10).rounded() / 10, "lag_p99_ms": result.lag.p99.rounded(),
                     "lag_p50_ms": result.lag.p50.rounded(), "lag_max_ms": result.lag.max.rounded(), "kills": result.kills,
                     "dead_letters": result.dead, "faults": faults, "processes": processes, "orders_per_second": ordersPerSecond,
-                    "drained": result.drained, "store": "sqlite (WAL, synchronous=FULL)", "lease_seconds": leaseSeconds,
+                    "drained": result.drained, "store": "sqlite (WAL, synchronous=FULL)", "lease_seconds": leaseSeconds, "dead_worker_seconds": deadWorkerSeconds,
                     "rss_mb": result.samples.map { ["minute": $0.minute, "web": $0.web, "worker": $0.worker] },
                     "rss_growth_pct_web": (result.webGrowth * 10).rounded() / 10,
                     "rss_growth_pct_worker": (result.workerGrowth * 10).rounded() / 10,
@@ -164,7 +166,7 @@ private struct SoakRun {
         let config = folder.appendingPathComponent("kopru.yaml")
         let retries = ["retry.baseMilliseconds": "200", "retry.capMilliseconds": "5000", "retry.maxAttempts": "40", "timeoutSeconds": "2"]
         try MagentoERPHub.configuration(
-            magento: magento, magentoURL: magentoServer.baseURL, erpURL: erpServer.baseURL, workers: "connectionConcurrency: 16, leaseSeconds: \(options.leaseSeconds)",
+            magento: magento, magentoURL: magentoServer.baseURL, erpURL: erpServer.baseURL, workers: "connectionConcurrency: 16, leaseSeconds: \(options.leaseSeconds), deadWorkerSeconds: \(options.deadWorkerSeconds)",
             shopSettings: retries.merging(["stock.mode": "source-items", "inputLimit": "100"]) { $1 }, erpSettings: retries,
             flows: [
                 "{name: orders, kind: orders, from: shop, to: erp}",

@@ -97,7 +97,7 @@ struct CrashRecoveryTests {
         ]
         let log = folder.appendingPathComponent("kopru.log")
         let (status, output) = try await KopruProcess.run(
-            ["jobs", "probe", "--count", "6", "--work-ms", "4000", "--prefix", "held"], environment: environment, logFile: log)
+            ["jobs", "probe", "--count", "6", "--work-ms", "8000", "--prefix", "held"], environment: environment, logFile: log)
         try #require(status == 0, "enqueue failed: \(output)")
         let store = try SQLiteStore(path: database, secretBox: SecretBox(masterKey: SymmetricKey(data: Data(base64Encoded: key)!)))
         func running(_ count: Int) async throws -> Set<JobID> {
@@ -114,6 +114,10 @@ struct CrashRecoveryTests {
         let doomedJobs = try await running(3)
         let survivor = try KopruProcess(["serve", "--role", "worker"], environment: environment, logFile: log)
         let survivorJobs = try await running(6).subtracting(doomedJobs)
+        // Both alive for three of their looks (each second, 1 s grace): neither may take the other's jobs.
+        try await Task.sleep(for: .seconds(3))
+        let bothAlive = try await store.jobs(JobFilter(statuses: [.running], limit: 10))
+        try #require(bothAlive.count == 6 && bothAlive.allSatisfy { $0.attempts == 0 }, "no live worker's job taken back")
         doomed.signal(SIGKILL)
         _ = try await doomed.waitForExit()
         let held = try await store.jobs(JobFilter(statuses: [.running], limit: 10))
