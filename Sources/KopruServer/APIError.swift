@@ -36,6 +36,8 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     }
     public static let unauthenticated = APIError(
         .unauthorized, code: "unauthenticated", message: "an admin API token is required: Authorization: Bearer <token>")
+    public static let readOnlyToken = APIError(
+        .forbidden, code: "read_only_token", message: "this token is read-only: it may look (GET) but not change anything")
     public static let tokenRefused = APIError(.unauthorized, code: "token_invalid", message: "the token is unknown or revoked")
     public static func tooLarge(limit: Int) -> APIError {
         APIError(.contentTooLarge, code: "body_too_large", message: "the body is larger than \(limit) bytes")

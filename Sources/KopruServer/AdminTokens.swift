@@ -21,7 +21,8 @@ public enum AdminTokens {
     }
 }
 
-/// Admits a request only with `Authorization: Bearer <token>` for a token that is not revoked.
+/// Admits a request only with `Authorization: Bearer <token>` for a token that is not revoked,
+/// and a change only for an admin token (a read-only one may GET).
 struct BearerAuthMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
     let store: any Store
@@ -34,6 +35,7 @@ struct BearerAuthMiddleware: RouterMiddleware {
         guard presented.count <= 200, let token = try await store.token(hash: AdminTokens.hash(presented)), token.revokedAt == nil
         else { throw APIError.tokenRefused }
         context.notes.tokenName = token.name
+        if token.role == .read && request.method != .get && request.method != .head { throw APIError.readOnlyToken }
         return try await next(request, context)
     }
 }

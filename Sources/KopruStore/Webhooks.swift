@@ -74,15 +74,24 @@ public protocol WebhookStore: Sendable {
 
 /// An admin API token. Only the SHA-256 of the token is kept; the token itself is shown once.
 public struct APIToken: Hashable, Sendable {
+    /// What a token may do: `admin` everything; `read` look (the API's GETs, the dashboard's
+    /// pages) but change nothing, for a merchant's staff or an agency's monitoring.
+    public enum Role: String, CaseIterable, Sendable {
+        case admin
+        case read
+    }
+
     public var name: String
     /// Lowercase hex of SHA-256 over the token's UTF-8 bytes.
     public var hash: String
+    public var role: Role
     public var createdAt: Date
     public var revokedAt: Date?
 
-    public init(name: String, hash: String, createdAt: Date, revokedAt: Date? = nil) {
+    public init(name: String, hash: String, role: Role = .admin, createdAt: Date, revokedAt: Date? = nil) {
         self.name = name
         self.hash = hash
+        self.role = role
         self.createdAt = createdAt
         self.revokedAt = revokedAt
     }

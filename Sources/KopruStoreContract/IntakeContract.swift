@@ -65,6 +65,12 @@ extension StoreContract {
             try expectEqual(try await store.token(hash: "aa11")?.revokedAt, t0.addingTimeInterval(60), "revocation recorded")
             try await expectThrows("revoking twice") { try await store.revokeToken(name: "agency", now: t0) }
             try expectEqual(try await store.tokens().map(\.name), ["agency"], "listed")
+            try expectEqual(try await store.token(hash: "aa11")?.role, .admin, "admin unless said otherwise")
+        },
+        ContractCase(name: "tokens: a read-only token keeps its role") { store in
+            try await store.createToken(APIToken(name: "staff", hash: "cc33", role: .read, createdAt: t0))
+            try expectEqual(try await store.token(hash: "cc33")?.role, .read, "read role by hash")
+            try expectEqual(try await store.tokens().map(\.role), [.read], "read role listed")
         },
         ContractCase(name: "master key: recorded on first check, rotation re-seals every secret in one step") { store in
             try await store.checkMasterKey()

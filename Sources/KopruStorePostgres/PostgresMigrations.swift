@@ -202,5 +202,10 @@ enum PostgresMigrations {
                 )
                 """
             ]),
+        Migration(
+            name: "v7: API token roles",
+            statements: [
+                "ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin' CHECK (role IN ('admin', 'read'))"
+            ]),
     ]
 }

@@ -75,7 +75,8 @@ extension PostgresStore: TokenStore {
     public func createToken(_ token: APIToken) async throws {
         let inserted = try await client.query(
             """
-            INSERT INTO api_tokens (name, hash, created_at) VALUES (\(token.name), \(token.hash), \(token.createdAt.millisecondsSince1970))
+            INSERT INTO api_tokens (name, hash, role, created_at)
+            VALUES (\(token.name), \(token.hash), \(token.role.rawValue), \(token.createdAt.millisecondsSince1970))
             ON CONFLICT DO NOTHING RETURNING 1
             """, logger: logger
         ).first(decoding: Int.self)
@@ -92,13 +93,13 @@ extension PostgresStore: TokenStore {
 
     private func tokens(hash: String?) async throws -> [APIToken] {
         let rows = try await client.query(
-            "SELECT name, hash, created_at, revoked_at FROM api_tokens WHERE \(hash)::TEXT IS NULL OR hash = \(hash) ORDER BY name",
+            "SELECT name, hash, role, created_at, revoked_at FROM api_tokens WHERE \(hash)::TEXT IS NULL OR hash = \(hash) ORDER BY name",
             logger: logger)
         var result: [APIToken] = []
-        for try await (name, hash, created, revoked) in rows.decode((String, String, Int64, Int64?).self) {
+        for try await (name, hash, role, created, revoked) in rows.decode((String, String, String, Int64, Int64?).self) {
             result.append(
                 APIToken(
-                    name: name, hash: hash, createdAt: Date(millisecondsSince1970: created),
+                    name: name, hash: hash, role: APIToken.Role(rawValue: role) ?? .read, createdAt: Date(millisecondsSince1970: created),
                     revokedAt: revoked.map(Date.init(millisecondsSince1970:))))
         }
         return result

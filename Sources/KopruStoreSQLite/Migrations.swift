@@ -188,6 +188,10 @@ enum Migrations {
                     )
                     """)
         }
+        migrator.registerMigration("v7: API token roles") { db in
+            try db.execute(
+                sql: "ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin' CHECK (role IN ('admin', 'read'))")
+        }
         return migrator
     }
 }

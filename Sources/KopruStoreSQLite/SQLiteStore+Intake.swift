@@ -69,8 +69,8 @@ extension SQLiteStore: TokenStore {
     public func createToken(_ token: APIToken) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "INSERT INTO api_tokens (name, hash, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                arguments: [token.name, token.hash, token.createdAt.ms])
+                sql: "INSERT INTO api_tokens (name, hash, role, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                arguments: [token.name, token.hash, token.role.rawValue, token.createdAt.ms])
             if db.changesCount == 0 { throw StoreError.conflict("a token named \(token.name) exists") }
         }
     }
@@ -97,7 +97,10 @@ extension SQLiteStore: TokenStore {
     }
 
     private static func decodeToken(_ row: Row) -> APIToken {
-        APIToken(name: row["name"], hash: row["hash"], createdAt: row.date("created_at"), revokedAt: row.optionalDate("revoked_at"))
+        // A role this build does not know (written by a newer one) admits the least.
+        APIToken(
+            name: row["name"], hash: row["hash"], role: APIToken.Role(rawValue: row["role"]) ?? .read, createdAt: row.date("created_at"),
+            revokedAt: row.optionalDate("revoked_at"))
     }
 }
 
