@@ -139,7 +139,9 @@ let package = Package(
             ],
             // Compiled into the binary as `PackageResources.openapi_json`: the hub is one file,
             // with no resource folder beside it.
-            resources: [.embedInCode("openapi.json")],
+            resources: [
+                .embedInCode("openapi.json"), .embedInCode("Dashboard/Assets/dashboard.css"), .embedInCode("Dashboard/Assets/live.js"),
+            ],
             swiftSettings: swiftSettings),
         // The installed kinds (the one list naming every connector), configuration, runtime
         // wiring and the sandbox worlds: what the executable and the tests share.
@@ -223,6 +225,9 @@ let package = Package(
                 "kopru", "KopruApp", "KopruCore", "KopruEngine", "KopruStore", "KopruStoreSQLite", "KopruStorePostgres", "KopruSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // chromedriver's answers trip Foundation's URLSession on Linux ("Failed writing header").
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
     ]

@@ -42,6 +42,13 @@ package enum Runtime {
         return store
     }
 
+    /// The master key the store's secrets are sealed with (call after `openStore`, which
+    /// settles an interrupted rotation), for keys derived from it.
+    package static func storeMasterKey(_ configuration: HubConfiguration) async throws -> SymmetricKey {
+        if let path = configuration.sqlitePath { return try await masterKey(configuration, beside: path) }
+        return try MasterKey.decode(base64: configuration.masterKey ?? "")
+    }
+
     package static func keyFile(beside databasePath: String) -> String {
         URL(fileURLWithPath: databasePath).deletingPathExtension().appendingPathExtension("key").path
     }

@@ -22,6 +22,10 @@ public struct HubServerDependencies: Sendable {
     /// and throws a `ConnectorError` naming the setting that cannot work; it returns the warnings
     /// its health shows.
     public var checkConnection: @Sendable (_ connection: Connection, _ probe: Bool) async throws -> [String]
+    /// Signs dashboard sessions. `kopru serve` derives it from the master key
+    /// (`.derived(fromMasterKey:)`), so every web process accepts the same sessions; by
+    /// default a key of this process alone.
+    public var sessionKey: DashboardKey = .random()
 
     public init(
         store: any Store, kinds: HubKinds, webhooks: WebhookIntake.Configuration = .init(),
@@ -41,7 +45,8 @@ public struct HubServerDependencies: Sendable {
     var logger: Logger { makeLogger("kopru.http") }
 }
 
-/// The hub's routes: health, metrics, the OpenAPI document, webhook intake and the admin API.
+/// The hub's routes: health, metrics, the OpenAPI document, webhook intake, the admin API and
+/// the dashboard.
 public func buildRouter(_ dependencies: HubServerDependencies) -> Router<HubRequestContext> {
     let store = dependencies.store
     let router = Router(context: HubRequestContext.self)
@@ -84,12 +89,16 @@ public func buildRouter(_ dependencies: HubServerDependencies) -> Router<HubRequ
     }
 
     let api = router.group("api").add(middleware: BearerAuthMiddleware(store: store))
-    IntegrationRoutes(
+    let integrations = IntegrationRoutes(
         store: store, directory: directory, now: dependencies.now, flows: dependencies.flows, kinds: dependencies.kinds,
-        checkConnection: dependencies.checkConnection
-    ).add(to: api)
+        checkConnection: dependencies.checkConnection)
+    integrations.add(to: api)
     JobRoutes(store: store, now: dependencies.now).add(to: api)
     ReconciliationRoutes(store: store, flows: dependencies.flows, now: dependencies.now).add(to: api)
+    DashboardRoutes(
+        store: store, directory: directory, integrations: integrations, sessionKey: dependencies.sessionKey, now: dependencies.now,
+        logger: dependencies.makeLogger("kopru.dashboard")
+    ).add(to: router)
     return router
 }
 

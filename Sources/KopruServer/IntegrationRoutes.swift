@@ -169,23 +169,28 @@ struct IntegrationRoutes: Sendable {
     private func sync(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let connection = try await connection(context)
         let body = try await RequestParsing.jsonObject(request, optional: true)
-        let flow = try await syncableFlow(body["flow"], of: connection)
         var mode = "delta"
         if let value = body["mode"] {
             mode = try RequestParsing.string(value, field: "mode", maxLength: 10)
             guard mode == "delta" || mode == "full" else { throw APIError.invalid("must be delta or full", field: "mode") }
         }
         if let value = body["full"], try RequestParsing.bool(value, field: "full") { mode = "full" }
+        let (id, kind) = try await queueSync(connection, flow: body["flow"], mode: mode, requestedBy: context.notes.tokenName ?? "-")
+        var response = Response.json(["job": "\(id)", "kind": kind, "mode": mode, "status": "pending"], status: .accepted)
+        response.headers[.location] = "/api/jobs/\(id)"
+        return response
+    }
+
+    /// Queues a sync of the named flow kind (or the connection's only one), as the API's sync
+    /// route and the dashboard's "sync now" do; returns its job and kind.
+    func queueSync(_ connection: Connection, flow value: JSON?, mode: String, requestedBy: String) async throws -> (JobID, String) {
+        let flow = try await syncableFlow(value, of: connection)
         let payload = try JSONEncoder.kopru.encode(
-            ["connection": connection.id.rawValue, "flow": flow.id, "mode": mode, "requestedBy": context.notes.tokenName ?? "-"])
+            ["connection": connection.id.rawValue, "flow": flow.id, "mode": mode, "requestedBy": requestedBy])
         let job = NewJob(
             kind: flow.syncKind, idempotencyKey: "sync:\(connection.id.rawValue):\(flow.id):\(UUID().uuidString)", payload: payload,
             priority: flow.lane.syncPriority, coalescingKey: "sync:\(connection.id.rawValue):\(flow.id)", connection: connection.id)
-        let result = try await store.enqueue([job], now: now())[0]
-        var response = Response.json(
-            ["job": "\(result.id)", "kind": job.kind, "mode": mode, "status": "pending"], status: .accepted)
-        response.headers[.location] = "/api/jobs/\(result.id)"
-        return response
+        return (try await store.enqueue([job], now: now())[0].id, job.kind)
     }
 
     /// The flow kind a sync names (or the only one this connection feeds), refused unless this

@@ -49,9 +49,10 @@ struct Serve: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: callLog)]
         if role != .worker {
             let checks = HubConnectors(configuration, callLog: callLog)
-            let dependencies = HubServerDependencies(
+            var dependencies = HubServerDependencies(
                 store: store, kinds: configuration.kinds, webhooks: .init(bodyLimit: configuration.webhookBodyLimitBytes),
                 flows: catalog, checkConnection: { try await checks.check($0, probe: $1) })
+            dependencies.sessionKey = .derived(fromMasterKey: try await Runtime.storeMasterKey(configuration))
             let host = configuration.httpHost
             let application = buildApplication(dependencies, host: host, port: configuration.httpPort) { port in
                 // Scripts (and the benchmark) read this line to learn the port when it was 0.
