@@ -30,6 +30,7 @@ public final class MemoryStore: Store {
         /// By order, then SKU: quantity and release time.
         var reservations: [String: [String: (quantity: Int, releasedAt: Date?)]] = [:]
         var syncRuns: [String: SyncRun] = [:]
+        var orders: [String: OrderRecord] = [:]
     }
 
     private let state: Mutex<State>
@@ -250,6 +251,13 @@ public final class MemoryStore: Store {
             }
         case .updateSyncRun(let update): state.syncRuns[update.run] = update.applied(to: state.syncRuns[update.run]).storePrecision
         case .pauseConnection(let id): state.connections[id]?.paused = true
+        case .recordOrder(let order):
+            let order = order.storePrecision
+            state.orders[order.id] = state.orders[order.id].map { $0.updated(by: order) } ?? order
+        case .recordOrderExport(let id, let target, let reference, let at):
+            guard var order = state.orders[id], order.exportedAt == nil else { break }
+            (order.exportTarget, order.exportReference, order.exportedAt) = (target, reference, at.storePrecision)
+            state.orders[id] = order
         }
     }
 
@@ -595,6 +603,12 @@ public final class MemoryStore: Store {
 
     public func tokens() async throws -> [APIToken] { state.withLock { $0.tokens.values.sorted { $0.name < $1.name } } }
 
+    public func endSessions(tokenHash: String, at: Date) async throws {
+        state.withLock { state in
+            for (name, token) in state.tokens where token.hash == tokenHash { state.tokens[name]!.sessionsEndedAt = at.storePrecision }
+        }
+    }
+
     public func revokeToken(name: String, now: Date) async throws {
         try state.withLock { state in
             guard state.tokens[name] != nil, state.tokens[name]!.revokedAt == nil else {
@@ -683,5 +697,29 @@ extension APIToken {
         copy.createdAt = createdAt.storePrecision
         copy.revokedAt = revokedAt?.storePrecision
         return copy
+    }
+}
+
+extension MemoryStore: OrderIndexStore {
+    public func orders(_ filter: OrderFilter) async throws -> [OrderRecord] {
+        state.withLock { state in
+            let matching = state.orders.values.filter { order in
+                (filter.connection == nil || order.connection == filter.connection)
+                    && (filter.number.map { order.number == $0 || order.number.hasSuffix($0) } ?? true)
+                    && (!filter.pendingExportOnly || order.pendingExport)
+                    && (filter.before.map { (order.firstSeenAt, order.id) < ($0.firstSeenAt.storePrecision, $0.id) } ?? true)
+            }
+            return Array(matching.sorted { ($0.firstSeenAt, $0.id) > ($1.firstSeenAt, $1.id) }.prefix(filter.limit))
+        }
+    }
+
+    public func order(id: String) async throws -> OrderRecord? { state.withLock { $0.orders[id] } }
+
+    public func orderTotals(since: Date) async throws -> OrderTotals {
+        state.withLock { state in
+            OrderTotals(
+                all: state.orders.count, since: state.orders.values.filter { $0.firstSeenAt >= since.storePrecision }.count,
+                pendingExport: state.orders.values.filter(\.pendingExport).count)
+        }
     }
 }

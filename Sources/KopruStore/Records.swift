@@ -152,4 +152,8 @@ public enum StoreEffect: Hashable, Sendable {
     case updateSyncRun(SyncRunUpdate)
     /// Stops the connection's jobs until an operator resumes it (credentials refused).
     case pauseConnection(ConnectionID)
+    /// The order as last read from its channel, for the dashboard's list (`OrderRecord.updated(by:)`).
+    case recordOrder(OrderRecord)
+    /// The order (by the hub's id) reached its target as `reference`.
+    case recordOrderExport(order: String, target: ConnectionID, reference: String, at: Date)
 }

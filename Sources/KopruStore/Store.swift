@@ -119,7 +119,7 @@ public protocol LeadershipStore: Sendable {
 /// contract suite in `KopruStoreContract` holds them all to the same behaviour.
 public protocol Store: JobQueueStore, BindingStore, CursorStore, SnapshotStore, EventLogStore, ConnectionStore,
     ScheduleStore, LeadershipStore, WebhookStore, TokenStore, MasterKeyStore, RateBudgetStore, StockReservationStore,
-    SyncRunStore, CircuitBreakerStore
+    SyncRunStore, CircuitBreakerStore, OrderIndexStore
 {
     /// Brings the schema up to date.
     func migrate() async throws

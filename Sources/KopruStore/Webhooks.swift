@@ -87,13 +87,16 @@ public struct APIToken: Hashable, Sendable {
     public var role: Role
     public var createdAt: Date
     public var revokedAt: Date?
+    /// Dashboard sessions this token signed in before this time are over (a sign-out).
+    public var sessionsEndedAt: Date?
 
-    public init(name: String, hash: String, role: Role = .admin, createdAt: Date, revokedAt: Date? = nil) {
+    public init(name: String, hash: String, role: Role = .admin, createdAt: Date, revokedAt: Date? = nil, sessionsEndedAt: Date? = nil) {
         self.name = name
         self.hash = hash
         self.role = role
         self.createdAt = createdAt
         self.revokedAt = revokedAt
+        self.sessionsEndedAt = sessionsEndedAt
     }
 }
 
@@ -105,6 +108,8 @@ public protocol TokenStore: Sendable {
     func tokens() async throws -> [APIToken]
     /// Throws not found unless an unrevoked token has this name.
     func revokeToken(name: String, now: Date) async throws
+    /// Ends every dashboard session the token with this hash signed in before `at`.
+    func endSessions(tokenHash: String, at: Date) async throws
 }
 
 /// The master key that seals connection secrets: which key the store was sealed with (by

@@ -71,6 +71,9 @@ extension StoreContract {
             try await store.createToken(APIToken(name: "staff", hash: "cc33", role: .read, createdAt: t0))
             try expectEqual(try await store.token(hash: "cc33")?.role, .read, "read role by hash")
             try expectEqual(try await store.tokens().map(\.role), [.read], "read role listed")
+            try expectEqual(try await store.token(hash: "cc33")?.sessionsEndedAt, nil, "no sign-out yet")
+            try await store.endSessions(tokenHash: "cc33", at: t0.addingTimeInterval(5))
+            try expectEqual(try await store.token(hash: "cc33")?.sessionsEndedAt, t0.addingTimeInterval(5), "sign-out recorded")
         },
         ContractCase(name: "master key: recorded on first check, rotation re-seals every secret in one step") { store in
             try await store.checkMasterKey()

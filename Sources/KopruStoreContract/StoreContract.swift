@@ -13,7 +13,7 @@ public struct ContractCase: Sendable, CustomStringConvertible {
 /// The one contract suite for the store protocol. Each store's tests run every case against a
 /// fresh, migrated store: `@Test(arguments: StoreContract.cases)`.
 public enum StoreContract {
-    public static let cases: [ContractCase] = queueCases + recordCases + intakeCases + stockCases + circuitCases
+    public static let cases: [ContractCase] = queueCases + recordCases + intakeCases + stockCases + circuitCases + orderCases
 
     static let t0 = Date(timeIntervalSince1970: 1_790_000_000)
 

@@ -93,16 +93,21 @@ extension PostgresStore: TokenStore {
 
     private func tokens(hash: String?) async throws -> [APIToken] {
         let rows = try await client.query(
-            "SELECT name, hash, role, created_at, revoked_at FROM api_tokens WHERE \(hash)::TEXT IS NULL OR hash = \(hash) ORDER BY name",
+            "SELECT name, hash, role, created_at, revoked_at, sessions_ended_at FROM api_tokens WHERE \(hash)::TEXT IS NULL OR hash = \(hash) ORDER BY name",
             logger: logger)
         var result: [APIToken] = []
-        for try await (name, hash, role, created, revoked) in rows.decode((String, String, String, Int64, Int64?).self) {
+        for try await (name, hash, role, created, revoked, ended) in rows.decode((String, String, String, Int64, Int64?, Int64?).self) {
             result.append(
                 APIToken(
                     name: name, hash: hash, role: APIToken.Role(rawValue: role) ?? .read, createdAt: Date(millisecondsSince1970: created),
-                    revokedAt: revoked.map(Date.init(millisecondsSince1970:))))
+                    revokedAt: revoked.map(Date.init(millisecondsSince1970:)), sessionsEndedAt: ended.map(Date.init(millisecondsSince1970:))))
         }
         return result
+    }
+
+    public func endSessions(tokenHash: String, at: Date) async throws {
+        try await client.query(
+            "UPDATE api_tokens SET sessions_ended_at = \(at.millisecondsSince1970) WHERE hash = \(tokenHash)", logger: logger)
     }
 
     public func revokeToken(name: String, now: Date) async throws {

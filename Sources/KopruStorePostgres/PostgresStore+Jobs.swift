@@ -429,6 +429,9 @@ extension PostgresStore: JobQueueStore {
         case .pauseConnection(let id):
             try await connection.query(
                 "UPDATE connections SET paused = TRUE, updated_at = \(now.millisecondsSince1970) WHERE id = \(id.rawValue)", logger: logger)
+        case .recordOrder(let order): try await recordOrder(order, connection)
+        case .recordOrderExport(let order, let target, let reference, let at):
+            try await recordOrderExport(order, target: target, reference: reference, at: at, connection)
         }
     }
 

@@ -192,6 +192,35 @@ enum Migrations {
             try db.execute(
                 sql: "ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin' CHECK (role IN ('admin', 'read'))")
         }
+        migrator.registerMigration("v8: the order index, events by subject and by connection, token sign-outs") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE orders (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        connection_id TEXT NOT NULL,
+                        external_id TEXT NOT NULL,
+                        number TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        total TEXT NOT NULL,
+                        currency TEXT NOT NULL,
+                        placed_at INTEGER,
+                        first_seen_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        seen_via TEXT NOT NULL,
+                        export_queued_at INTEGER,
+                        export_target TEXT,
+                        export_reference TEXT,
+                        exported_at INTEGER
+                    );
+                    CREATE INDEX orders_seen ON orders (first_seen_at, id);
+                    CREATE INDEX orders_number ON orders (number);
+                    CREATE INDEX orders_pending ON orders (first_seen_at, id) WHERE export_queued_at IS NOT NULL AND exported_at IS NULL;
+                    CREATE INDEX events_subject ON events (subject, id) WHERE subject IS NOT NULL;
+                    CREATE INDEX events_connection_kind ON events (connection_id, kind, id);
+                    CREATE INDEX events_connection_level ON events (connection_id, level_rank, id);
+                    ALTER TABLE api_tokens ADD COLUMN sessions_ended_at INTEGER;
+                    """)
+        }
         return migrator
     }
 }

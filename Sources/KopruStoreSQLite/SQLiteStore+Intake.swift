@@ -96,11 +96,17 @@ extension SQLiteStore: TokenStore {
         }
     }
 
+    public func endSessions(tokenHash: String, at: Date) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE api_tokens SET sessions_ended_at = ? WHERE hash = ?", arguments: [at.ms, tokenHash])
+        }
+    }
+
     private static func decodeToken(_ row: Row) -> APIToken {
         // A role this build does not know (written by a newer one) admits the least.
         APIToken(
             name: row["name"], hash: row["hash"], role: APIToken.Role(rawValue: row["role"]) ?? .read, createdAt: row.date("created_at"),
-            revokedAt: row.optionalDate("revoked_at"))
+            revokedAt: row.optionalDate("revoked_at"), sessionsEndedAt: row.optionalDate("sessions_ended_at"))
     }
 }
 

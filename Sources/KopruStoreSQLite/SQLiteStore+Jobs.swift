@@ -245,6 +245,9 @@ extension SQLiteStore: JobQueueStore {
         case .pauseConnection(let id):
             try db.cachedStatement(sql: "UPDATE connections SET paused = 1, updated_at = ? WHERE id = ?")
                 .execute(arguments: [now.ms, id.rawValue])
+        case .recordOrder(let order): try recordOrder(order, db)
+        case .recordOrderExport(let order, let target, let reference, let at):
+            try recordOrderExport(order, target: target, reference: reference, at: at, db)
         }
     }
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KopruCore
+import KopruEngine
 import KopruServer
 import KopruStore
 import KopruStoreSQLite
@@ -118,19 +119,58 @@ struct DashboardTests {
         }
     }
 
-    @Test("a session cookie the hub did not sign, or one past its expiry, is no session")
-    func tamperedCookie() async throws {
+    @Test("a session cookie the hub did not sign, or one past its expiry, is no session; signing out ends the token's sessions")
+    func tamperedExpiredAndSignedOutCookies() async throws {
         let hub = try await HubFixture()
         defer { hub.cleanUp() }
+        let hash = AdminTokens.hash(hub.token)
+        let signer = DashboardSessionSigner(key: hub.sessionKey)
         try await hub.live { client in
             let cookie = try await Self.signIn(client, token: hub.token)
             let value = String(cookie.dropFirst("kopru_session=".count))
             var parts = value.split(separator: ".").map(String.init)
-            parts[1] = "\(Int(parts[1])! + 86_400 * 365)"
-            for forged in [parts.joined(separator: "."), value + "x", "v1.9999999999.abc.\(String(repeating: "0", count: 64)).AAAA"] {
+            parts[1] = "\(Int(parts[1])! + 86_400_000 * 365)"
+            let expired = signer.cookieValue(for: DashboardSession(tokenHash: hash, expires: Date().addingTimeInterval(-1), id: "old"))
+            let otherKey = DashboardSessionSigner(key: .random()).cookieValue(
+                for: DashboardSession(tokenHash: hash, expires: Date().addingTimeInterval(3600), id: "x"))
+            let valid = signer.cookieValue(for: DashboardSession(tokenHash: hash, expires: Date().addingTimeInterval(3600), id: "ok"))
+            #expect(try await client.execute(uri: "/", method: .get, headers: [.cookie: "kopru_session=\(valid)"]).status == .ok)
+            for forged in [parts.joined(separator: "."), value + "x", expired, otherKey] {
                 let response = try await client.execute(uri: "/", method: .get, headers: [.cookie: "kopru_session=\(forged)"])
-                #expect(response.status == .seeOther, "\(forged.prefix(20))")
+                #expect(response.status == .seeOther, "\(forged.prefix(24))")
             }
+
+            let page = try await client.execute(uri: "/", method: .get, headers: [.cookie: cookie])
+            var headers = Self.form
+            headers[.cookie] = cookie
+            let out = try await client.execute(
+                uri: "/logout", method: .post, headers: headers, body: ByteBuffer(string: "csrf=\(try Self.csrf(in: page.text))"))
+            #expect(out.status == .seeOther && out.headers[.location] == "/login")
+            for stale in [cookie, "kopru_session=\(valid)"] {
+                #expect(try await client.execute(uri: "/", method: .get, headers: [.cookie: stale]).status == .seeOther, "ended by the sign-out")
+            }
+            let again = try await Self.signIn(client, token: hub.token)
+            #expect(try await client.execute(uri: "/", method: .get, headers: [.cookie: again]).status == .ok, "a new sign-in works")
+        }
+    }
+
+    @Test("after signing in the browser goes only to a path of this hub, never to another site")
+    func hostileNext() async throws {
+        let hub = try await HubFixture()
+        defer { hub.cleanUp() }
+        try await hub.live { client in
+            for hostile in ["//evil.example", "https://evil.example", "/\\evil.example", "/\t/evil.example", "/ /evil.example", "javascript:alert(1)"] {
+                let body = "token=\(hub.token)&next=\(hostile.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+                let response = try await client.execute(uri: "/login", method: .post, headers: Self.form, body: ByteBuffer(string: body))
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/", "\(hostile)")
+            }
+            // The form keeps only a safe `next`: a tab sent as %09 arrives as a tab.
+            let form = try await client.execute(uri: "/login?next=/%09/evil.example", method: .get)
+            #expect(form.text.contains("name=\"next\" value=\"/\""))
+            let fine = try await client.execute(
+                uri: "/login", method: .post, headers: Self.form, body: ByteBuffer(string: "token=\(hub.token)&next=%2Flogs%3Flevel%3Derror"))
+            #expect(fine.headers[.location] == "/logs?level=error")
         }
     }
 
@@ -155,7 +195,7 @@ struct DashboardTests {
             for (uri, body) in [("/dead-letters/replay", "job=\(dead)"), ("/connections/erp/pause", "")] {
                 let refused = try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: "csrf=\(csrf)&\(body)"))
                 #expect(refused.status == .forbidden, "\(uri)")
-                #expect(refused.text.contains("salt okunur"))
+                #expect(refused.text.contains("Bu anahtar salt okunur"), "refused for its role, not its form")
             }
             #expect(try await hub.store.job(dead)?.status == .dead)
             #expect(try await hub.store.connection("erp")?.paused == false)
@@ -189,6 +229,54 @@ struct DashboardTests {
             #expect(try await hub.store.connection("erp")?.paused == false)
             let live = try await client.execute(uri: "/dashboard/live.json", method: .get, headers: [.cookie: cookie])
             #expect(live.status == .ok && live.json["pending"] as? Int == 0)
+        }
+    }
+
+    @Test("orders: newest first, found by the end of their number, each with its timeline of jobs and calls")
+    func ordersAndTimeline() async throws {
+        let flows = FlowCatalog([FlowDefinition(name: "orders", kind: .orders, source: "shop", target: "erp")])
+        let hub = try await HubFixture(flows: flows)
+        defer { hub.cleanUp() }
+        let now = Date()
+        var effects: [StoreEffect] = []
+        for index in 1...60 {
+            effects.append(
+                .recordOrder(
+                    OrderRecord(
+                        id: "shop:\(String(format: "%09d", index))", connection: "shop", externalID: "\(index)", number: String(format: "%09d", index),
+                        status: "accepted", total: "129.90", currency: "TRY", placedAt: now, firstSeenAt: now.addingTimeInterval(Double(index)),
+                        updatedAt: now, seenVia: index.isMultiple(of: 2) ? "webhook" : "poll", exportQueuedAt: now, exportTarget: "erp")))
+        }
+        effects.append(.recordOrderExport(order: "shop:000000042", target: "erp", reference: "SIP-42", at: now))
+        let export = try await hub.store.enqueue(
+            [NewJob(kind: "order.export", idempotencyKey: "orders:shop:000000042", payload: Data("{}".utf8), connection: "erp")], now: now)[0].id
+        let claimed = try await hub.store.claim(ClaimRequest(owner: "t", limit: 1, leaseDuration: 60, now: now, slots: .unlimited))
+        effects.append(
+            .log(EventRecord(at: now, level: .info, kind: "export", connection: "erp", subject: "order:shop:000000042", message: "order 000000042 created as SIP-42")))
+        _ = try await hub.store.complete([JobCompletion(lease: claimed[0].lease, outcome: .succeeded, effects: effects, now: now)])
+        try await hub.store.append([
+            EventRecord(at: now, level: .info, kind: "external_call", connection: "erp", subject: "job:\(export)", message: "POST /api/v2/orders → 201")
+        ])
+        try await hub.live { client in
+            let cookie = try await Self.signIn(client, token: hub.token)
+            let list = try await client.execute(uri: "/orders", method: .get, headers: [.cookie: cookie])
+            #expect(list.status == .ok)
+            #expect(list.text.components(separatedBy: "data-order=").count - 1 == 50, "a page of 50")
+            #expect(list.text.range(of: "000000060")!.lowerBound < list.text.range(of: "000000059")!.lowerBound, "newest first")
+            #expect(list.text.contains("id=\"older\""))
+            let found = try await client.execute(uri: "/orders?q=%2342", method: .get, headers: [.cookie: cookie])
+            #expect(found.text.components(separatedBy: "data-order=").count - 1 == 1 && found.text.contains("SIP-42"), "#42 finds 000000042")
+            let pending = try await client.execute(uri: "/orders?pending=1", method: .get, headers: [.cookie: cookie])
+            #expect(!pending.text.contains("SIP-42"), "an exported order is not pending")
+            let timeline = try await client.execute(uri: "/orders/shop%3A000000042", method: .get, headers: [.cookie: cookie])
+            #expect(timeline.status == .ok)
+            #expect(timeline.text.contains("Kanaldan alındı") && timeline.text.contains("webhook ile"))
+            #expect(timeline.text.contains("data-step=\"export\"") && timeline.text.contains("/jobs/\(export)"))
+            #expect(timeline.text.contains("POST /api/v2/orders → 201"), "the export's calls")
+            #expect(timeline.text.contains("order 000000042 created as SIP-42"), "the order's events")
+            let overview = try await client.execute(uri: "/", method: .get, headers: [.cookie: cookie])
+            #expect(overview.text.contains("id=\"orders-all\">60<") && overview.text.contains("id=\"orders-pending\">59<"))
+            #expect(try await client.execute(uri: "/orders/shop%3Anope", method: .get, headers: [.cookie: cookie]).status == .notFound)
         }
     }
 }

@@ -23,6 +23,7 @@ struct HubFixture {
     var webhooks = WebhookIntake.Configuration()
     var flows = FlowCatalog([])
     var kinds = HubKinds.forServerTests
+    let sessionKey = DashboardKey.random()
 
     init(kinds: HubKinds = .forServerTests, flows: FlowCatalog = FlowCatalog([])) async throws {
         self.kinds = kinds
@@ -47,8 +48,9 @@ struct HubFixture {
         _ setup: TestingSetup = .live, _ body: @Sendable (any TestClientProtocol) async throws -> Value
     ) async throws -> Value {
         let logs = self.logs
-        let dependencies = HubServerDependencies(
+        var dependencies = HubServerDependencies(
             store: store, kinds: kinds, webhooks: webhooks, makeLogger: { label in Logger(label: label) { logs.handler(label: $0) } }, flows: flows)
+        dependencies.sessionKey = sessionKey
         let app = buildApplication(dependencies, host: "127.0.0.1", port: 0)
         return try await app.test(setup, body)
     }

@@ -78,11 +78,11 @@ public struct FlowDefinition: Hashable, Sendable {
     /// waits for the running one (one ordering key per flow): a burst of webhooks makes one pass
     /// at a time over the feed, not one per worker slot reading the same pages. Bulk traffic
     /// (stock, prices) runs below zero: orders go first.
-    public func syncJob(mode: String = "delta", priority: Int? = nil) -> NewJob {
+    public func syncJob(mode: String = "delta", priority: Int? = nil, trigger: String? = nil) -> NewJob {
         let priority = priority ?? kind.lane.syncPriority
         return NewJob(
             kind: syncKind, idempotencyKey: "sync:\(name):\(UUID().uuidString)",
-            payload: (try? JSONEncoder.kopru.encode(SyncRequest(flow: kind.id, mode: mode, name: name))) ?? Data(),
+            payload: (try? JSONEncoder.kopru.encode(SyncRequest(flow: kind.id, mode: mode, name: name, trigger: trigger))) ?? Data(),
             // A full run has its own coalescing key: a webhook's delta must not replace a full
             // run someone asked for while it waits behind the running pass.
             priority: priority, orderingKey: "sync:\(name)", coalescingKey: mode == "full" ? "sync:\(name):full" : "sync:\(name)",
@@ -96,11 +96,15 @@ public struct SyncRequest: Codable, Sendable {
     public var flow: String?
     public var mode: String?
     public var name: String?
+    /// What asked for the pass, where the order list shows it: `webhook`; nil for a schedule,
+    /// an operator, or a pass continuing another.
+    public var trigger: String?
 
-    public init(flow: String? = nil, mode: String? = nil, name: String? = nil) {
+    public init(flow: String? = nil, mode: String? = nil, name: String? = nil, trigger: String? = nil) {
         self.flow = flow
         self.mode = mode
         self.name = name
+        self.trigger = trigger
     }
 
     var isFull: Bool { mode == "full" }
@@ -135,7 +139,7 @@ public struct FlowCatalog: Sendable {
     /// webhook is a hint, the poll is the truth. The poll goes before the other webhooks'
     /// jobs (10): in a burst it would otherwise wait for all of them, moving no order.
     public func jobs(afterWebhookFrom connection: ConnectionID) -> [NewJob] {
-        flows.filter { $0.source == connection && $0.kind.wokenByWebhook }.map { $0.syncJob(priority: 11) }
+        flows.filter { $0.source == connection && $0.kind.wokenByWebhook }.map { $0.syncJob(priority: 11, trigger: "webhook") }
     }
 }
 

@@ -26,20 +26,25 @@ public struct OrderPollJob: FlowJobHandler {
         let request = (try? context.job.decodePayload(SyncRequest.self)) ?? SyncRequest()
         var effects: [StoreEffect] = []
         for flow in environment.catalog.flows(.orders, from: context.job.connection, request: request) {
-            effects += try await poll(flow, full: request.isFull, context: context)
+            effects += try await poll(flow, request: request, context: context)
         }
         return .done(effects)
     }
 
     static let versionEntity = "order.version"
 
-    func poll(_ flow: FlowDefinition, full: Bool, context: JobContext) async throws -> [StoreEffect] {
+    func poll(_ flow: FlowDefinition, request: SyncRequest, context: JobContext) async throws -> [StoreEffect] {
         var exported = 0
         let (effects, seen, more) = try await environment.scanOrders(
-            flow, full: full, versionEntity: Self.versionEntity, maxPerRun: maxPerRun, now: context.now
+            flow, full: request.isFull, versionEntity: Self.versionEntity, maxPerRun: maxPerRun, now: context.now
         ) { order, externalID, seenBefore in
+            let exportable = order.status != .cancelled && flow.exportStatuses.contains(order.status)
             var effects: [StoreEffect] = [
-                .bind(Binding(connection: flow.source, entity: "order", externalID: externalID, internalID: order.id.rawValue))
+                .bind(Binding(connection: flow.source, entity: "order", externalID: externalID, internalID: order.id.rawValue)),
+                .recordOrder(
+                    OrderRecord(
+                        order, externalID: externalID, seenVia: request.trigger ?? "poll", now: context.now,
+                        exportTo: exportable ? flow.target : nil)),
             ]
             if [.cancelled, .refunded].contains(order.status) {
                 effects.append(.releaseStock(order: order.id.rawValue, at: context.now))
@@ -146,6 +151,7 @@ public struct OrderExportJob: FlowJobHandler {
         let ref = reference ?? key
         var effects: [StoreEffect] = [
             .bind(Binding(connection: flow.target, entity: "order", externalID: ref, internalID: order.id.rawValue)),
+            .recordOrderExport(order: order.id.rawValue, target: flow.target, reference: ref, at: context.now),
             // The ERP has it now; its next stock read includes it.
             release,
             .log(
@@ -279,5 +285,16 @@ extension FlowKind {
             OrderNoteJob(environment, retryPolicy: retryPolicy), SellableStockJob(environment, retryPolicy: retryPolicy),
             OrderCancelJob(environment, retryPolicy: retryPolicy), OrderReconcileJob(environment),
         ]
+    }
+}
+
+extension OrderRecord {
+    /// The order as the dashboard's list keeps it, from what the channel says now.
+    init(_ order: Order, externalID: String, seenVia: String, now: Date, exportTo target: ConnectionID?) {
+        self.init(
+            id: order.id.rawValue, connection: order.source.connection, externalID: externalID,
+            number: order.source.externalNumber ?? externalID, status: order.status.rawValue, total: order.grandTotal.amount.plainString,
+            currency: order.currency.code, placedAt: order.placedAt, firstSeenAt: now, updatedAt: order.updatedAt, seenVia: seenVia,
+            exportQueuedAt: target == nil ? nil : now, exportTarget: target)
     }
 }

@@ -67,6 +67,7 @@ public struct OrderReconcileJob: FlowJobHandler {
                     // its version seen, so a later change (a cancellation) is known to follow an export.
                     effects += [
                         .bind(Binding(connection: flow.source, entity: "order", externalID: item.externalID, internalID: order.id.rawValue)),
+                        .recordOrder(OrderRecord(order, externalID: item.externalID, seenVia: "reconciliation", now: context.now, exportTo: flow.target)),
                         .putSnapshots([
                             SnapshotEntry(
                                 connection: flow.source, entity: OrderPollJob.versionEntity, key: item.externalID, value: FeedVersion(item).stored,

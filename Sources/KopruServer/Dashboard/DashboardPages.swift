@@ -11,7 +11,7 @@ enum DashboardPages {
 
     static func layout(_ viewer: Viewer?, words: DashboardWords, title: String, _ body: HTML) -> HTML {
         let tabs: [(String, String)] = [
-            ("/", words.overview), ("/connections", words.connections), ("/dead-letters", words.deadLetters), ("/logs", words.logs),
+            ("/", words.overview), ("/orders", words.orders), ("/connections", words.connections), ("/dead-letters", words.deadLetters), ("/logs", words.logs),
         ]
         let other: DashboardWords.Language = words.language == .tr ? .en : .tr
         var nav: HTML = ""
@@ -25,7 +25,7 @@ enum DashboardPages {
                 <nav>\(links)</nav>
                 <div class="who"><span>\(viewer.tokenName)</span>\(badge)
                 <a href="?lang=\(other.rawValue)">\(words.otherLanguage)</a>
-                <form method="post" action="/logout"><button type="submit" class="link" id="sign-out">\(words.signOut)</button></form></div>
+                <form method="post" action="/logout"><input type="hidden" name="csrf" value="\(viewer.csrf)"><button type="submit" class="link" id="sign-out">\(words.signOut)</button></form></div>
                 """
         } else {
             nav = "<div class=\"who\"><a href=\"?lang=\(other.rawValue)\">\(words.otherLanguage)</a></div>"
@@ -82,6 +82,9 @@ enum DashboardPages {
     static func overview(_ viewer: Viewer, store: any Store, now: Date) async throws -> HTML {
         let words = viewer.words
         let counts = try await store.jobCounts()
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Europe/Istanbul") ?? .gmt
+        let orderTotals = try await store.orderTotals(since: calendar.startOfDay(for: now))
         let connections = try await store.connections().sorted { $0.id.rawValue < $1.id.rawValue }
         let circuits = try await store.circuits(prefix: "")
         let tiles: [HTML] = [(JobStatus.pending, "pending"), (.running, "running"), (.dead, "dead"), (.succeeded, "succeeded")].map {
@@ -97,6 +100,11 @@ enum DashboardPages {
         return layout(
             viewer, words: words, title: words.overview,
             """
+            <section class="tiles" aria-label="\(words.orders)">
+            <a class="tile" href="/orders"><span class="count" id="orders-today">\(orderTotals.since)</span><span>\(words.ordersToday)</span></a>
+            <a class="tile" href="/orders"><span class="count" id="orders-all">\(orderTotals.all)</span><span>\(words.ordersAll)</span></a>
+            <a class="tile pending" href="/orders?pending=1"><span class="count" id="orders-pending">\(orderTotals.pendingExport)</span><span>\(words.pendingExport)</span></a>
+            </section>
             <section class="tiles" aria-label="\(words.queue)">\(tiles)</section>
             <p class="hint">\(words.updatedLive)</p>
             <h2>\(words.connections)</h2>

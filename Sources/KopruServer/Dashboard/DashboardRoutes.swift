@@ -43,10 +43,35 @@ package struct DashboardRoutes: Sendable {
             return Self.html(DashboardPages.signIn(words, next: Self.safeNext(request.uri.queryParameters["next"].map(String.init))), words: words, request: request)
         }
         router.post("login") { request, context in try await self.signIn(request, context) }
+        // Signing out ends every dashboard session of the token, here and on any other device:
+        // the cookie is the hub's signature, and only the store can say it no longer counts.
         router.post("logout") { request, _ in
+            let form = try await FormFields.read(request)
+            if let viewer = try await self.viewer(request) {
+                guard Self.sameOrigin(request), self.signer.checkCSRF(form.first("csrf"), for: viewer.session) else {
+                    return Self.html(
+                        DashboardPages.message(viewer, viewer.words.forbiddenForgery), words: viewer.words, request: request, status: .forbidden)
+                }
+                try await self.store.endSessions(tokenHash: viewer.session.tokenHash, at: self.now())
+                self.logger.info("dashboard sign-out", metadata: ["token": "\(viewer.tokenName)"])
+            }
             var response = Self.redirect(to: "/login")
             response.setCookie(Self.sessionCookie("", request: request, maxAge: 0))
             return response
+        }
+        router.get("orders") { request, _ in
+            try await self.page(request) { try await DashboardPages.orders($0, query: request, store: self.store) }
+        }
+        router.get("orders/:id") { request, context in
+            try await self.pageWithStatus(request) { viewer in
+                // The id holds the channel and the number (`shop:000000123`), sent percent-encoded.
+                guard let id = context.parameters.get("id")?.removingPercentEncoding, id.count <= 200,
+                    let order = try await self.store.order(id: id)
+                else {
+                    return (DashboardPages.message(viewer, viewer.words.notFound), .notFound)
+                }
+                return (try await DashboardPages.order(viewer, order, flows: self.integrations.flows.flows, store: self.store), .ok)
+            }
         }
         router.get("logs") { request, _ in
             try await self.page(request) { try await DashboardPages.logs($0, query: request, store: self.store) }
@@ -150,7 +175,8 @@ package struct DashboardRoutes: Sendable {
     func viewer(_ request: Request) async throws -> Viewer? {
         guard let cookie = request.cookies[DashboardSession.cookieName],
             let session = signer.session(fromCookie: cookie.value, now: now()),
-            let token = try await store.token(hash: session.tokenHash), token.revokedAt == nil
+            let token = try await store.token(hash: session.tokenHash), token.revokedAt == nil,
+            token.sessionsEndedAt.map({ session.issuedAt >= $0 }) ?? true
         else { return nil }
         return Viewer(
             tokenName: token.name, role: token.role, csrf: signer.csrfToken(for: session), words: Self.words(request), session: session,
@@ -191,7 +217,12 @@ package struct DashboardRoutes: Sendable {
         guard viewer.role == .admin else {
             return Self.html(DashboardPages.message(viewer, viewer.words.forbiddenReadOnly), words: viewer.words, request: request, status: .forbidden)
         }
-        return try await change(viewer, form)
+        do {
+            return try await change(viewer, form)
+        } catch let error as APIError where error.status.code < 500 {
+            // A person reads it: the same words as the API's, on a page.
+            return Self.html(DashboardPages.message(viewer, error.message), words: viewer.words, request: request, status: error.status)
+        }
     }
 
     private func signIn(_ request: Request, _ context: HubRequestContext) async throws -> Response {
@@ -202,7 +233,7 @@ package struct DashboardRoutes: Sendable {
         guard Self.sameOrigin(request) else {
             return Self.html(DashboardPages.signIn(words, next: next, error: words.forbiddenForgery), words: words, request: request, status: .forbidden)
         }
-        if let wait = signIns.refusal(address, now: now()) {
+        if let wait = signIns.attempt(address, now: now()) {
             var response = Self.html(
                 DashboardPages.signIn(words, next: next, error: words.signInThrottled), words: words, request: request, status: .tooManyRequests)
             response.headers[.retryAfter] = "\(wait)"
@@ -210,18 +241,20 @@ package struct DashboardRoutes: Sendable {
         }
         let presented = (form.first("token") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard presented.count <= 200, let token = try await store.token(hash: AdminTokens.hash(presented)), token.revokedAt == nil else {
-            signIns.failed(address, now: now())
             logger.warning("dashboard sign-in refused: unknown or revoked token", metadata: ["remote": "\(address)"])
-            try? await store.append([
-                EventRecord(
-                    at: now(), level: .warning, kind: "signin", message: "dashboard sign-in refused from \(address)",
-                    details: ["remote": address])
-            ])
+            if signIns.mayRecord(now: now()) {
+                try? await store.append([
+                    EventRecord(
+                        at: now(), level: .warning, kind: "signin", message: "dashboard sign-in refused from \(address)",
+                        details: ["remote": address])
+                ])
+            }
             return Self.html(
                 DashboardPages.signIn(words, next: next, error: words.signInFailed), words: words, request: request, status: .unauthorized)
         }
         let session = DashboardSession(
             tokenHash: token.hash, expires: now().addingTimeInterval(DashboardSession.lifetime), id: DashboardSessionSigner.newSessionID())
+        signIns.succeeded(address)
         logger.info("dashboard sign-in", metadata: ["token": "\(token.name)", "remote": "\(address)"])
         var response = Self.redirect(to: next)
         response.setCookie(Self.sessionCookie(signer.cookieValue(for: session), request: request, maxAge: Int(DashboardSession.lifetime)))
@@ -281,9 +314,10 @@ package struct DashboardRoutes: Sendable {
 
     /// Where to go after signing in: a path on this hub only, never another site.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.count <= 200,
-            !next.contains(where: { $0.isNewline })
-        else { return "/" }
+        // Only characters a path and query of ours hold: no tab, backslash or anything a browser
+        // would strip or bend into `//elsewhere`.
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_.-?=&%,")
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), next.count <= 200, next.allSatisfy(allowed.contains) else { return "/" }
         return next
     }
 
@@ -291,8 +325,9 @@ package struct DashboardRoutes: Sendable {
     /// No `Origin` (an older browser, a script) leaves the anti-forgery token to decide.
     static func sameOrigin(_ request: Request) -> Bool {
         guard let origin = request.headers[.origin] else { return true }
-        guard let host = request.head.authority else { return false }
-        return origin == "http://\(host)" || origin == "https://\(host)"
+        // Behind a proxy that rewrites Host, the host the browser saw is the forwarded one.
+        let hosts = [request.headers[HTTPField.Name("X-Forwarded-Host")!], request.head.authority].compactMap { $0 }
+        return hosts.contains { origin == "http://\($0)" || origin == "https://\($0)" }
     }
 }
 

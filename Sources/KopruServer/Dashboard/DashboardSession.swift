@@ -7,24 +7,32 @@ import KopruStore
 /// kept on the server, so every web process sharing the store (and the master key the signing
 /// key is derived from) accepts it; the token behind it is looked up on every request, so
 /// revoking the token ends its sessions at once.
-struct DashboardSession: Sendable, Equatable {
-    var tokenHash: String
-    var expires: Date
-    var id: String
+package struct DashboardSession: Sendable, Equatable {
+    package var tokenHash: String
+    package var expires: Date
+    package var id: String
+
+    package init(tokenHash: String, expires: Date, id: String) {
+        self.tokenHash = tokenHash
+        self.expires = expires
+        self.id = id
+    }
 
     static let cookieName = "kopru_session"
     static let lifetime: TimeInterval = 8 * 3600
+
+    var issuedAt: Date { expires.addingTimeInterval(-Self.lifetime) }
 }
 
 /// Signs and reads session cookies and the anti-forgery tokens that go with them.
-struct DashboardSessionSigner: Sendable {
+package struct DashboardSessionSigner: Sendable {
     private let keyBytes: [UInt8]
     private var key: SymmetricKey { SymmetricKey(data: keyBytes) }
 
-    init(key: DashboardKey) { keyBytes = key.bytes }
+    package init(key: DashboardKey) { keyBytes = key.bytes }
 
-    func cookieValue(for session: DashboardSession) -> String {
-        let payload = "v1.\(Int64(session.expires.timeIntervalSince1970)).\(session.id).\(session.tokenHash)"
+    package func cookieValue(for session: DashboardSession) -> String {
+        let payload = "v1.\(session.expires.millisecondsSince1970).\(session.id).\(session.tokenHash)"
         return payload + "." + Self.base64URL(Data(HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: key)))
     }
 
@@ -36,8 +44,8 @@ struct DashboardSessionSigner: Sendable {
             HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(payload.utf8), using: key)
         else { return nil }
         let parts = payload.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "v1", let seconds = Int64(parts[1]) else { return nil }
-        let expires = Date(timeIntervalSince1970: TimeInterval(seconds))
+        guard parts.count == 4, parts[0] == "v1", let milliseconds = Int64(parts[1]) else { return nil }
+        let expires = Date(millisecondsSince1970: milliseconds)
         guard expires > now else { return nil }
         return DashboardSession(tokenHash: String(parts[3]), expires: expires, id: String(parts[2]))
     }

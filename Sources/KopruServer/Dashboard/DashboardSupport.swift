@@ -35,35 +35,55 @@ struct FormFields: Sendable {
     func all(_ name: String) -> [String] { fields.filter { $0.name == name }.map(\.value) }
 }
 
-/// Failed sign-ins per address: five a minute, then refused until the minute is over, so a
-/// token cannot be guessed through the sign-in form (it could not be anyway: 256 bits) and a
-/// script hammering it is slowed and shows in the log.
+/// Sign-in attempts per address: five a minute, counted as they come (before the token is
+/// looked up, so a burst in parallel cannot slip past), forgotten on a success. A token cannot
+/// be guessed anyway (256 bits); this slows a script and keeps it visible in the log. Behind a
+/// proxy every client has the proxy's address: five wrong tokens a minute from anyone then hold
+/// the form for everyone until the minute is over.
 final class SignInThrottle: Sendable {
-    static let failuresPerWindow = 5
+    static let attemptsPerWindow = 5
     static let window: TimeInterval = 60
+    /// Addresses remembered at most; past it the oldest windows are dropped.
+    static let addresses = 10_000
+    /// Refused sign-ins written to the event log a minute, whatever the addresses.
+    static let recordedPerWindow = 60
 
-    private let failures = Mutex<[String: (count: Int, since: Date)]>([:])
+    private struct Window {
+        var count: Int
+        var since: Date
+    }
 
-    /// Seconds to wait, if this address has failed too often.
-    func refusal(_ address: String, now: Date) -> Int? {
-        failures.withLock { failures in
-            guard let entry = failures[address] else { return nil }
-            let left = entry.since.addingTimeInterval(Self.window).timeIntervalSince(now)
-            if left <= 0 {
-                failures[address] = nil
-                return nil
+    private let windows = Mutex<[String: Window]>([:])
+    private let recorded = Mutex<Window>(Window(count: 0, since: .distantPast))
+
+    /// Counts an attempt; seconds to wait if this address has made too many.
+    func attempt(_ address: String, now: Date) -> Int? {
+        windows.withLock { windows in
+            var entry = windows[address] ?? Window(count: 0, since: now)
+            if entry.since.addingTimeInterval(Self.window) <= now { entry = Window(count: 0, since: now) }
+            guard entry.count < Self.attemptsPerWindow else {
+                return Int(entry.since.addingTimeInterval(Self.window).timeIntervalSince(now).rounded(.up))
             }
-            return entry.count >= Self.failuresPerWindow ? Int(left.rounded(.up)) : nil
+            entry.count += 1
+            if windows[address] == nil, windows.count >= Self.addresses {
+                windows = windows.filter { $0.value.since.addingTimeInterval(Self.window) > now }
+                if windows.count >= Self.addresses {
+                    for (key, _) in windows.sorted(by: { $0.value.since < $1.value.since }).prefix(Self.addresses / 10) { windows[key] = nil }
+                }
+            }
+            windows[address] = entry
+            return nil
         }
     }
 
-    func failed(_ address: String, now: Date) {
-        failures.withLock { failures in
-            if failures.count > 10_000 { failures = failures.filter { $0.value.since.addingTimeInterval(Self.window) > now } }
-            var entry = failures[address] ?? (0, now)
-            if entry.since.addingTimeInterval(Self.window) <= now { entry = (0, now) }
-            entry.count += 1
-            failures[address] = entry
+    func succeeded(_ address: String) { windows.withLock { $0[address] = nil } }
+
+    /// Whether one more refusal may go to the event log this minute.
+    func mayRecord(now: Date) -> Bool {
+        recorded.withLock { window in
+            if window.since.addingTimeInterval(Self.window) <= now { window = Window(count: 0, since: now) }
+            window.count += 1
+            return window.count <= Self.recordedPerWindow
         }
     }
 }

@@ -80,6 +80,23 @@ struct DashboardWords: Sendable {
     var notFound: String
     var back: String
     var updatedLive: String
+    var orders: String
+    var order: String
+    var number: String
+    var channel: String
+    var total: String
+    var firstSeen: String
+    var exported: String
+    var pendingExport: String
+    var notToExport: String
+    var search: String
+    var onlyPending: String
+    var ordersToday: String
+    var ordersAll: String
+    var noOrders: String
+    var timeline: String
+    var seenVia: [String: String]
+    var steps: [String: String]
 
     static let tr = DashboardWords(
         language: .tr, overview: "Genel bakış", logs: "Kayıtlar", deadLetters: "Hata listesi", connections: "Bağlantılar",
@@ -99,7 +116,15 @@ struct DashboardWords: Sendable {
         confirmed: "Onaylanan", refused: "Reddedilen", finished: "Bitti", inProgress: "Sürüyor", calls: "Dış çağrılar ve olaylar",
         status: "Durum", forbiddenReadOnly: "Bu anahtar salt okunur: değişiklik yapamaz.",
         forbiddenForgery: "İstek bu panelden gelmedi (form anahtarı eksik ya da yanlış); hiçbir şey değiştirilmedi.",
-        notFound: "Bulunamadı.", back: "Geri", updatedLive: "kendiliğinden güncellenir")
+        notFound: "Bulunamadı.", back: "Geri", updatedLive: "kendiliğinden güncellenir", orders: "Siparişler", order: "Sipariş",
+        number: "Sipariş no", channel: "Kanal", total: "Tutar", firstSeen: "Alındı", exported: "ERP'de", pendingExport: "Aktarım bekliyor",
+        notToExport: "aktarılmayacak", search: "Ara", onlyPending: "Yalnız bekleyenler", ordersToday: "Bugünkü siparişler",
+        ordersAll: "Tüm siparişler", noOrders: "Sipariş yok.", timeline: "Zaman çizelgesi",
+        seenVia: ["webhook": "webhook ile", "poll": "yoklamayla", "reconciliation": "mutabakatla"],
+        steps: [
+            "received": "Kanaldan alındı", "export": "ERP'ye aktarım", "note.exported": "Kanala not: aktarıldı",
+            "note.failed": "Kanala not: aktarılamadı", "cancel": "İptal", "ship": "Kargoya verildi", "return": "İade kargosu",
+        ])
 
     static let en = DashboardWords(
         language: .en, overview: "Overview", logs: "Logs", deadLetters: "Dead letters", connections: "Connections",
@@ -118,7 +143,16 @@ struct DashboardWords: Sendable {
         queued: "Queued", confirmed: "Confirmed", refused: "Refused", finished: "Finished", inProgress: "In progress",
         calls: "External calls and events", status: "Status", forbiddenReadOnly: "This token is read-only: it cannot change anything.",
         forbiddenForgery: "The request did not come from this dashboard (its form key is missing or wrong); nothing was changed.",
-        notFound: "Not found.", back: "Back", updatedLive: "updates by itself")
+        notFound: "Not found.", back: "Back", updatedLive: "updates by itself", orders: "Orders", order: "Order", number: "Order no",
+        channel: "Channel", total: "Total", firstSeen: "Received", exported: "In the ERP", pendingExport: "Waiting for export",
+        notToExport: "not to export", search: "Search", onlyPending: "Pending only", ordersToday: "Orders today", ordersAll: "All orders",
+        noOrders: "No orders.", timeline: "Timeline",
+        seenVia: ["webhook": "by webhook", "poll": "by poll", "reconciliation": "by reconciliation"],
+        steps: [
+            "received": "Received from the channel", "export": "Export to the ERP", "note.exported": "Note on the channel: exported",
+            "note.failed": "Note on the channel: not exported", "cancel": "Cancellation", "ship": "Handed to the carrier",
+            "return": "Return shipment",
+        ])
 
     static func of(_ language: Language) -> DashboardWords { language == .en ? en : tr }
 

@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+import KopruCore
+import KopruStore
+
+extension SQLiteStore: OrderIndexStore {
+    static func recordOrder(_ order: OrderRecord, _ db: Database) throws {
+        // A later sighting updates what the channel says; the first sighting, the first queueing
+        // and the export stay (OrderRecord.updated(by:)).
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO orders (id, connection_id, external_id, number, status, total, currency, placed_at, first_seen_at,
+                    updated_at, seen_via, export_queued_at, export_target)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET
+                    connection_id = excluded.connection_id, external_id = excluded.external_id, number = excluded.number,
+                    status = excluded.status, total = excluded.total, currency = excluded.currency, placed_at = excluded.placed_at,
+                    updated_at = excluded.updated_at,
+                    export_queued_at = COALESCE(orders.export_queued_at, excluded.export_queued_at),
+                    export_target = COALESCE(orders.export_target, excluded.export_target)
+                """
+        ).execute(arguments: [
+            order.id, order.connection.rawValue, order.externalID, order.number, order.status, order.total, order.currency,
+            order.placedAt?.ms, order.firstSeenAt.ms, order.updatedAt.ms, order.seenVia, order.exportQueuedAt?.ms,
+            order.exportTarget?.rawValue,
+        ])
+    }
+
+    static func recordOrderExport(_ id: String, target: ConnectionID, reference: String, at: Date, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: "UPDATE orders SET export_target = ?, export_reference = ?, exported_at = ? WHERE id = ? AND exported_at IS NULL"
+        ).execute(arguments: [target.rawValue, reference, at.ms, id])
+    }
+
+    public func orders(_ filter: OrderFilter) async throws -> [OrderRecord] {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let connection = filter.connection {
+            conditions.append("connection_id = ?")
+            arguments.append(connection.rawValue)
+        }
+        if let number = filter.number {
+            conditions.append("(number = ? OR number LIKE ? ESCAPE '\\')")
+            let escaped = number.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_")
+            arguments += [number, "%" + escaped]
+        }
+        if filter.pendingExportOnly { conditions.append("export_queued_at IS NOT NULL AND exported_at IS NULL") }
+        if let before = filter.before {
+            conditions.append("(first_seen_at < ? OR (first_seen_at = ? AND id < ?))")
+            arguments += [before.firstSeenAt.ms, before.firstSeenAt.ms, before.id]
+        }
+        arguments.append(filter.limit)
+        let sql =
+            "SELECT * FROM orders \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) "
+            + "ORDER BY first_seen_at DESC, id DESC LIMIT ?"
+        let bound = StatementArguments(arguments)
+        return try await pool.read { db in try Row.fetchAll(db, sql: sql, arguments: bound).map(Self.decodeOrder) }
+    }
+
+    public func order(id: String) async throws -> OrderRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM orders WHERE id = ?"), arguments: [id]).map(Self.decodeOrder)
+        }
+    }
+
+    public func orderTotals(since: Date) async throws -> OrderTotals {
+        try await pool.read { db in
+            let all = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0
+            let recent = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders WHERE first_seen_at >= ?", arguments: [since.ms]) ?? 0
+            let pending =
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders WHERE export_queued_at IS NOT NULL AND exported_at IS NULL") ?? 0
+            return OrderTotals(all: all, since: recent, pendingExport: pending)
+        }
+    }
+
+    private static func decodeOrder(_ row: Row) -> OrderRecord {
+        OrderRecord(
+            id: row["id"], connection: ConnectionID(row["connection_id"] as String), externalID: row["external_id"], number: row["number"],
+            status: row["status"], total: row["total"], currency: row["currency"], placedAt: row.optionalDate("placed_at"),
+            firstSeenAt: row.date("first_seen_at"), updatedAt: row.date("updated_at"), seenVia: row["seen_via"],
+            exportQueuedAt: row.optionalDate("export_queued_at"), exportTarget: (row["export_target"] as String?).map { ConnectionID($0) },
+            exportReference: row["export_reference"], exportedAt: row.optionalDate("exported_at"))
+    }
+}
