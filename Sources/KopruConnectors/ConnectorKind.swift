@@ -107,13 +107,21 @@ public struct WebhookVerification: Sendable {
     /// Builds the verifier from the connection's settings (defaults merged in) and secrets; a
     /// bad setting is a permanent `ConnectorError` naming it.
     public var verifier: @Sendable (_ settings: [String: String], _ secrets: [String: Secret]) throws(ConnectorError) -> any WebhookVerifier
+    /// The headers that sign `body` as the provider would, at `now`: the dashboard's "send test
+    /// webhook" goes through the real intake with them. Nil for a kind that cannot sign (its
+    /// provider's key is not ours to hold), or a connection with no secret.
+    public var sign: @Sendable (_ settings: [String: String], _ secrets: [String: Secret], _ body: [UInt8], _ now: Date) -> [(name: String, value: String)]?
 
     public init(
         defaults: [String: String] = [:],
-        verifier: @escaping @Sendable (_ settings: [String: String], _ secrets: [String: Secret]) throws(ConnectorError) -> any WebhookVerifier
+        verifier: @escaping @Sendable (_ settings: [String: String], _ secrets: [String: Secret]) throws(ConnectorError) -> any WebhookVerifier,
+        sign: @escaping @Sendable (_ settings: [String: String], _ secrets: [String: Secret], _ body: [UInt8], _ now: Date) -> [(name: String, value: String)]? = {
+            _, _, _, _ in nil
+        }
     ) {
         self.defaults = defaults
         self.verifier = verifier
+        self.sign = sign
     }
 
     /// HMAC-SHA256 of the raw body with the `webhookSecret`, shaped by `webhook.*` settings.
@@ -121,6 +129,14 @@ public struct WebhookVerification: Sendable {
         Self(defaults: defaults) { settings, secrets throws(ConnectorError) in
             HMACWebhookVerifier(
                 secret: secrets["webhookSecret"].map { Array($0.reveal().utf8) } ?? [], rule: try HMACWebhookVerifier.Rule(settings: settings))
+        } sign: { settings, secrets, body, now in
+            guard let secret = secrets["webhookSecret"].map({ Array($0.reveal().utf8) }), !secret.isEmpty,
+                let rule = try? HMACWebhookVerifier.Rule(settings: settings)
+            else { return nil }
+            let timestamp = "\(Int(now.timeIntervalSince1970))"
+            var headers = [(name: rule.signatureHeader, value: HMACWebhookVerifier.signature(for: body, secret: secret, rule: rule, timestamp: timestamp))]
+            if let header = rule.timestampHeader { headers.append((header, timestamp)) }
+            return headers
         }
     }
 }

@@ -97,7 +97,7 @@ public func buildRouter(_ dependencies: HubServerDependencies) -> Router<HubRequ
     ReconciliationRoutes(store: store, flows: dependencies.flows, now: dependencies.now).add(to: api)
     DashboardRoutes(
         store: store, directory: directory, integrations: integrations, sessionKey: dependencies.sessionKey, now: dependencies.now,
-        logger: dependencies.makeLogger("kopru.dashboard")
+        logger: dependencies.makeLogger("kopru.dashboard"), intake: intake
     ).add(to: router)
     return router
 }

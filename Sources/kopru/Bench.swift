@@ -11,7 +11,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (build with -c release first).",
         discussion: "Each prints a human summary, or with --json one JSON object on stdout.",
-        subcommands: [Queue.self, Webhooks.self, Stock.self, Orders.self, Soak.self])
+        subcommands: [Queue.self, Webhooks.self, Stock.self, Orders.self, Soak.self, Dashboard.self])
 
     struct Queue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -48,6 +48,8 @@ extension Bench {
         @Option(help: "Webhooks already pending in the store when a run starts (a backlog the workers have not reached).")
         var backlog = 0
         @Option(help: "The child's role: web (intake alone) or all (the workers also take the events).") var role = "web"
+        @Option(help: "Open dashboards during the load: each reloads the overview and reads its live counts every 5 s.")
+        var dashboards = 0
         @Flag(help: "Print one JSON object.") var json = false
 
         struct Run {
@@ -83,7 +85,7 @@ extension Bench {
                     "p99_ms": (median.p99 * 100).rounded() / 100, "store": median.store, "concurrency": concurrency,
                     "body_bytes": bodyBytes, "runs": runs, "per_s_all": results.map { $0.perSecond.rounded() },
                     "p99_ms_all": results.map { ($0.p99 * 100).rounded() / 100 }, "generator": generator, "role": role,
-                    "backlog": backlog, "signing": "magento2 companion module (sha256=HMAC of timestamp.body)",
+                    "backlog": backlog, "signing": "magento2 companion module (sha256=HMAC of timestamp.body)", "dashboards": dashboards,
                     "hub_cpu_us_per_webhook": median.hubCPUMicroseconds.rounded(),
                     "generator_cpu_us_per_webhook": median.generatorCPUMicroseconds.rounded(),
                 ]
@@ -93,7 +95,7 @@ extension Bench {
             } else {
                 print(
                     "webhooks: \(wrk ? "\(duration) s" : "\(requests)") x \(runs) runs from \(generator), \(concurrency) in flight, "
-                        + "\(bodyBytes)-byte bodies, backlog \(backlog), role \(role), \(median.store)")
+                        + "\(bodyBytes)-byte bodies, backlog \(backlog), role \(role), \(dashboards) dashboards open, \(median.store)")
                 print("  verified + stored: \(Int(median.perSecond)) /s (runs: \(results.map { Int($0.perSecond) }))")
                 print("  latency: p50 \(String(format: "%.2f", median.p50)) ms, p99 \(String(format: "%.2f", median.p99)) ms")
                 print(
@@ -107,6 +109,8 @@ extension Bench {
             defer { try? FileManager.default.removeItem(at: folder) }
             let hub = try await BenchHub.start(folder: folder, backlog: backlog, role: role)
             defer { hub.kill() }
+            let watchers = dashboards > 0 ? try await DashboardWatchers(count: dashboards, hub: hub) : nil
+            defer { watchers?.stop() }
             let load: BenchLoad
             if wrk {
                 load = try await WrkLoad(

@@ -24,7 +24,7 @@ struct DashboardBrowserTests {
         "sign in, read the overview, replay a dead letter and see it delivered once; a forged form and a read-only token change nothing",
         needsChromium)
     func signInReplayAndRefusals() async throws {
-        let world = try await SandboxWorld(name: "dashboard")
+        let world = try await SandboxWorld(name: "dashboard", shopSecrets: ["webhookSecret: dashboard-test-secret-0123456789"])
         defer { Task { await world.shutdown() } }
         let port = try freeLoopbackPort()
         var environment = world.environment
@@ -122,6 +122,14 @@ struct DashboardBrowserTests {
         #expect(try await browser.text("dl").contains("baseURL"))
         #expect(!(try await browser.source.contains("erp-sandbox-key")), "secrets are masked")
         try await browser.screenshot(to: Self.screenshots.appendingPathComponent("connection.png"))
+
+        // "Send test webhook": signed with the shop's own rule, through the real intake, stored.
+        try await browser.open(base.appendingPathComponent("connections/shop"))
+        try await browser.click("#test-webhook")
+        try await browser.wait("the intake's answer") { try await browser.text("#tested").contains("200 accepted") }
+        try await eventually("the test event stored") {
+            try await world.store.lastWebhookReceived(connection: "shop") != nil
+        }
 
         // A form the dashboard did not draw (no anti-forgery token) changes nothing.
         try await browser.run(

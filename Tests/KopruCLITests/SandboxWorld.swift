@@ -29,7 +29,7 @@ final class SandboxWorld: Sendable {
     /// `erpSettings`: more YAML lines under the ERP connection's settings; `flows`: more flows.
     init(
         name: String, workers: String = "{concurrency: 32, leaseSeconds: 2, pollMilliseconds: 20, shutdownGraceSeconds: 1, connectionConcurrency: 8}",
-        erpSettings: [String] = [], flows: [String] = []
+        erpSettings: [String] = [], flows: [String] = [], shopSecrets: [String] = []
     ) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("kopru-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -56,6 +56,7 @@ final class SandboxWorld: Sendable {
                   consumerSecret: \(credentials.consumerSecret)
                   accessToken: \(credentials.accessToken)
                   accessTokenSecret: \(credentials.accessTokenSecret)
+                  \(shopSecrets.joined(separator: "\n      "))
               - id: erp
                 type: erp-rest
                 settings:

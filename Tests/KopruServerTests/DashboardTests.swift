@@ -279,4 +279,28 @@ struct DashboardTests {
             #expect(try await client.execute(uri: "/orders/shop%3Anope", method: .get, headers: [.cookie: cookie]).status == .notFound)
         }
     }
+
+    @Test("send test webhook: signed with the connection's rule, through the real intake, stored once; without a secret it says so")
+    func testWebhook() async throws {
+        let hub = try await HubFixture()
+        defer { hub.cleanUp() }
+        try await hub.addWebhookConnection("shop")
+        try await hub.addWebhookConnection("bare", secret: nil)
+        try await hub.live { client in
+            let cookie = try await Self.signIn(client, token: hub.token)
+            let page = try await client.execute(uri: "/connections/shop", method: .get, headers: [.cookie: cookie])
+            var headers = Self.form
+            headers[.cookie] = cookie
+            let body = ByteBuffer(string: "csrf=\(try Self.csrf(in: page.text))")
+            let sent = try await client.execute(uri: "/connections/shop/test-webhook", method: .post, headers: headers, body: body)
+            #expect(sent.headers[.location] == "/connections/shop?tested=200%20accepted")
+            let shown = try await client.execute(uri: sent.headers[.location]!, method: .get, headers: [.cookie: cookie])
+            #expect(shown.text.contains("id=\"tested\"") && shown.text.contains("200 accepted"))
+            let bare = try await client.execute(uri: "/connections/bare/test-webhook", method: .post, headers: headers, body: body)
+            #expect(bare.headers[.location] == "/connections/bare?tested=cannot_sign")
+        }
+        #expect(try await hub.store.lastWebhookReceived(connection: "shop") != nil, "stored by the intake")
+        #expect(try await hub.store.lastWebhookReceived(connection: "bare") == nil)
+        #expect(try await hub.store.jobs(JobFilter(kind: "webhook.received")).count == 1)
+    }
 }

@@ -312,6 +312,12 @@ enum DashboardPages {
             <tr data-run="\(run.id)"><td>\(run.flow)</td><td>\(words.when(run.startedAt))</td><td>\(run.read)</td><td>\(run.queued)</td><td>\(run.confirmed)</td><td>\(run.refused)</td><td>\(run.finished ? words.finished : words.inProgress)</td></tr>
             """
         }
+        let testWebhook = button(viewer, action: "/connections/\(connection.id.rawValue)/test-webhook", label: words.sendTestWebhook, id: "test-webhook")
+        var tested: HTML = ""
+        if let outcome = query["tested"].map({ String($0.prefix(80)) }) {
+            let ok = outcome.hasPrefix("200")
+            tested = "<p class=\"notice \(ok ? "ok" : "error")\" id=\"tested\">\(words.testWebhookSent): \(outcome)</p>"
+        }
         let toggle =
             connection.paused
             ? button(viewer, action: "/connections/\(connection.id.rawValue)/resume", label: words.resume, id: "resume")
@@ -323,8 +329,8 @@ enum DashboardPages {
         return layout(
             viewer, words: words, title: connection.name,
             """
-            \(synced)
-            <p><span class="state \(connection.paused ? "paused" : "active")" id="connection-state">\(connection.paused ? words.paused : words.active)</span> \(toggle)</p>
+            \(synced)\(tested)
+            <p><span class="state \(connection.paused ? "paused" : "active")" id="connection-state">\(connection.paused ? words.paused : words.active)</span> \(toggle) \(testWebhook)</p>
             <div class="columns"><section class="card"><h2>\(words.settings)</h2><dl>\(settings)</dl></section>
             <section class="card"><h2>\(words.secrets)</h2><dl>\(secrets)</dl></section></div>
             <h2>\(words.flows)</h2>

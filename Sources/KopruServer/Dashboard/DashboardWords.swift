@@ -97,6 +97,8 @@ struct DashboardWords: Sendable {
     var timeline: String
     var seenVia: [String: String]
     var steps: [String: String]
+    var sendTestWebhook: String
+    var testWebhookSent: String
 
     static let tr = DashboardWords(
         language: .tr, overview: "Genel bakış", logs: "Kayıtlar", deadLetters: "Hata listesi", connections: "Bağlantılar",
@@ -124,7 +126,7 @@ struct DashboardWords: Sendable {
         steps: [
             "received": "Kanaldan alındı", "export": "ERP'ye aktarım", "note.exported": "Kanala not: aktarıldı",
             "note.failed": "Kanala not: aktarılamadı", "cancel": "İptal", "ship": "Kargoya verildi", "return": "İade kargosu",
-        ])
+        ], sendTestWebhook: "Deneme webhook'u gönder", testWebhookSent: "Deneme webhook'u: girişin yanıtı")
 
     static let en = DashboardWords(
         language: .en, overview: "Overview", logs: "Logs", deadLetters: "Dead letters", connections: "Connections",
@@ -152,7 +154,7 @@ struct DashboardWords: Sendable {
             "received": "Received from the channel", "export": "Export to the ERP", "note.exported": "Note on the channel: exported",
             "note.failed": "Note on the channel: not exported", "cancel": "Cancellation", "ship": "Handed to the carrier",
             "return": "Return shipment",
-        ])
+        ], sendTestWebhook: "Send test webhook", testWebhookSent: "Test webhook: the intake answered")
 
     static func of(_ language: Language) -> DashboardWords { language == .en ? en : tr }
 
