@@ -9,15 +9,16 @@ extension PostgresStore: OrderIndexStore {
         // and the export stay (OrderRecord.updated(by:)).
         try await connection.query(
             """
-            INSERT INTO orders (id, connection_id, external_id, number, status, total, currency, placed_at, first_seen_at,
-                updated_at, seen_via, export_queued_at, export_target)
-            VALUES (\(order.id), \(order.connection.rawValue), \(order.externalID), \(order.number), \(order.status), \(order.total),
+            INSERT INTO orders (id, connection_id, external_id, number, number_reversed, status, total, currency, placed_at,
+                first_seen_at, updated_at, seen_via, export_queued_at, export_target)
+            VALUES (\(order.id), \(order.connection.rawValue), \(order.externalID), \(order.number), \(String(order.number.reversed())),
+                \(order.status), \(order.total),
                 \(order.currency), \(order.placedAt?.millisecondsSince1970), \(order.firstSeenAt.millisecondsSince1970),
                 \(order.updatedAt.millisecondsSince1970), \(order.seenVia), \(order.exportQueuedAt?.millisecondsSince1970),
                 \(order.exportTarget?.rawValue))
             ON CONFLICT (id) DO UPDATE SET
                 connection_id = excluded.connection_id, external_id = excluded.external_id, number = excluded.number,
-                status = excluded.status, total = excluded.total, currency = excluded.currency, placed_at = excluded.placed_at,
+                number_reversed = excluded.number_reversed, status = excluded.status, total = excluded.total, currency = excluded.currency, placed_at = excluded.placed_at,
                 updated_at = excluded.updated_at,
                 export_queued_at = COALESCE(orders.export_queued_at, excluded.export_queued_at),
                 export_target = COALESCE(orders.export_target, excluded.export_target)
@@ -36,12 +37,10 @@ extension PostgresStore: OrderIndexStore {
         var builder = SQLBuilder("SELECT * FROM orders WHERE TRUE")
         if let connection = filter.connection { try builder.and("connection_id =", connection.rawValue) }
         if let number = filter.number {
-            let escaped = number.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            let escaped = String(number.reversed()).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_")
-            try builder.and("(number =", number)
-            builder.append(" OR number LIKE ")
-            try builder.bind("%" + escaped)
-            builder.append(")")
+            // The number's end is the reversed number's start: a prefix the text_pattern_ops index answers.
+            try builder.and("number_reversed LIKE", escaped + "%")
         }
         if filter.pendingExportOnly { builder.append(" AND export_queued_at IS NOT NULL AND exported_at IS NULL") }
         if let before = filter.before {

@@ -200,6 +200,7 @@ enum Migrations {
                         connection_id TEXT NOT NULL,
                         external_id TEXT NOT NULL,
                         number TEXT NOT NULL,
+                        number_reversed TEXT NOT NULL,
                         status TEXT NOT NULL,
                         total TEXT NOT NULL,
                         currency TEXT NOT NULL,
@@ -213,11 +214,12 @@ enum Migrations {
                         exported_at INTEGER
                     );
                     CREATE INDEX orders_seen ON orders (first_seen_at, id);
-                    CREATE INDEX orders_number ON orders (number);
+                    CREATE INDEX orders_number ON orders (number_reversed);
                     CREATE INDEX orders_pending ON orders (first_seen_at, id) WHERE export_queued_at IS NOT NULL AND exported_at IS NULL;
                     CREATE INDEX events_subject ON events (subject, id) WHERE subject IS NOT NULL;
                     CREATE INDEX events_connection_kind ON events (connection_id, kind, id);
                     CREATE INDEX events_connection_level ON events (connection_id, level_rank, id);
+                    CREATE INDEX events_kind ON events (kind, id);
                     ALTER TABLE api_tokens ADD COLUMN sessions_ended_at INTEGER;
                     """)
         }

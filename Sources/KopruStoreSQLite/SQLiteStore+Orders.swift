@@ -9,18 +9,20 @@ extension SQLiteStore: OrderIndexStore {
         // and the export stay (OrderRecord.updated(by:)).
         try db.cachedStatement(
             sql: """
-                INSERT INTO orders (id, connection_id, external_id, number, status, total, currency, placed_at, first_seen_at,
-                    updated_at, seen_via, export_queued_at, export_target)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO orders (id, connection_id, external_id, number, number_reversed, status, total, currency, placed_at,
+                    first_seen_at, updated_at, seen_via, export_queued_at, export_target)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET
                     connection_id = excluded.connection_id, external_id = excluded.external_id, number = excluded.number,
+                    number_reversed = excluded.number_reversed,
                     status = excluded.status, total = excluded.total, currency = excluded.currency, placed_at = excluded.placed_at,
                     updated_at = excluded.updated_at,
                     export_queued_at = COALESCE(orders.export_queued_at, excluded.export_queued_at),
                     export_target = COALESCE(orders.export_target, excluded.export_target)
                 """
         ).execute(arguments: [
-            order.id, order.connection.rawValue, order.externalID, order.number, order.status, order.total, order.currency,
+            order.id, order.connection.rawValue, order.externalID, order.number, String(order.number.reversed()), order.status,
+            order.total, order.currency,
             order.placedAt?.ms, order.firstSeenAt.ms, order.updatedAt.ms, order.seenVia, order.exportQueuedAt?.ms,
             order.exportTarget?.rawValue,
         ])
@@ -40,10 +42,11 @@ extension SQLiteStore: OrderIndexStore {
             arguments.append(connection.rawValue)
         }
         if let number = filter.number {
-            conditions.append("(number = ? OR number LIKE ? ESCAPE '\\')")
-            let escaped = number.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                .replacingOccurrences(of: "_", with: "\\_")
-            arguments += [number, "%" + escaped]
+            // The number's end is the reversed number's start: a range the index answers. GLOB
+            // (case-sensitive, as the index is) with its wildcards made literal.
+            let escaped = String(number.reversed()).map { "*?[".contains($0) ? "[\($0)]" : String($0) }.joined()
+            conditions.append("id IN (SELECT id FROM orders WHERE number_reversed GLOB ? LIMIT 10000)")
+            arguments.append(escaped + "*")
         }
         if filter.pendingExportOnly { conditions.append("export_queued_at IS NOT NULL AND exported_at IS NULL") }
         if let before = filter.before {
