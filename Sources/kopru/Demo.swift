@@ -70,6 +70,9 @@ struct Demo: AsyncParsableCommand {
             configuration: JobProcessorConfiguration(
                 concurrency: 32, pollInterval: .milliseconds(50), defaultConnectionConcurrency: 8),
             logger: Logger(label: "kopru.jobs"))
+        // A token for the dashboard, made for this demo's store alone (it goes with the store).
+        let (dashboardToken, dashboardHash) = AdminTokens.generate()
+        try await world.store.createToken(APIToken(name: "demo", hash: dashboardHash, createdAt: Date()))
         let address = AsyncStream<Int>.makeStream()
         let application = buildApplication(HubServerDependencies(store: world.store, kinds: Installed.kinds, flows: world.catalog), host: "127.0.0.1", port: port) { port in
             address.continuation.yield(port)
@@ -82,6 +85,7 @@ struct Demo: AsyncParsableCommand {
             """
             Köprü demo — Magento 2 ⇄ ERP on sandboxes
               hub        http://127.0.0.1:\(hubPort)  (try /healthz, /metrics)
+              dashboard  http://127.0.0.1:\(hubPort)/  sign in with \(dashboardToken)
               magento2   \(world.magentoServer.baseURL)  (sandbox, \(skus) SKUs)
               erp-rest   \(world.erpServer.baseURL)/api/v2/  (sandbox; fails 15 % with 5xx, 3 % timeouts, 3 % lost answers)
               store      \(world.directory.path)/hub.db

@@ -26,6 +26,7 @@ struct DemoAndSandboxTests {
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         #expect(status == 0, "\(output)")
         #expect(output.contains("Köprü demo"))
+        #expect(output.contains("dashboard  http://127.0.0.1:") && output.contains("sign in with kopru_"), "the demo offers its dashboard")
         #expect(output.contains("orders in"))
         #expect(output.contains("exactly once: all"), "\(output)")
         #expect(!output.contains("NOT exactly once"))
