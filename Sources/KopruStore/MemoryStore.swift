@@ -255,7 +255,8 @@ public final class MemoryStore: Store {
             let order = order.storePrecision
             state.orders[order.id] = state.orders[order.id].map { $0.updated(by: order) } ?? order
         case .recordOrderExport(let id, let target, let reference, let at):
-            guard var order = state.orders[id], order.exportedAt == nil else { break }
+            // One export per order in the index: the first flow's target (a second order flow from the channel is not shown).
+            guard var order = state.orders[id], order.exportedAt == nil, order.exportTarget == nil || order.exportTarget == target else { break }
             (order.exportTarget, order.exportReference, order.exportedAt) = (target, reference, at.storePrecision)
             state.orders[id] = order
         }

@@ -50,8 +50,9 @@ public struct OrderRecord: Hashable, Sendable {
         self.exportedAt = exportedAt
     }
 
-    /// Queued for its target and not there yet.
-    public var pendingExport: Bool { exportQueuedAt != nil && exportedAt == nil }
+    /// Queued for its target and not there yet, and not cancelled since (a cancelled order's
+    /// export sends nothing).
+    public var pendingExport: Bool { exportQueuedAt != nil && exportedAt == nil && status != "cancelled" }
 
     public var storePrecision: OrderRecord {
         var copy = self

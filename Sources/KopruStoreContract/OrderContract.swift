@@ -39,6 +39,15 @@ extension StoreContract {
                 [.recordOrderExport(order: "shop:000000123", target: "erp", reference: "SIP-2", at: t0.addingTimeInterval(99))], in: store,
                 key: "d")
             try expectEqual(try await store.order(id: "shop:000000123")?.exportReference, "SIP-1", "the first export stands")
+            try expectEqual(try await store.order(id: "shop:000000123")?.exportQueuedAt, t0, "first queueing kept")
+            try expectEqual(try await store.order(id: "shop:000000123")?.exportTarget, "erp", "target kept")
+            try await commit([.recordOrder(order("000000777", seen: t0, status: "accepted"))], in: store, key: "e")
+            try await commit(
+                [.recordOrderExport(order: "shop:000000777", target: "luca", reference: "L-1", at: t0.addingTimeInterval(5))], in: store,
+                key: "f")
+            try expectEqual(try await store.order(id: "shop:000000777")?.exportedAt, nil, "an export to another target is not this one's")
+            try await commit([.recordOrder(order("000000777", seen: t0.addingTimeInterval(9), status: "cancelled"))], in: store, key: "g")
+            try expectEqual(try await store.orderTotals(since: t0).pendingExport, 0, "a cancelled order waits for nothing")
             try expectEqual(try await store.order(id: "shop:nope"), nil, "unknown order")
         },
         ContractCase(name: "order index: newest first, paged, by number's end, pending only, counted") { store in
@@ -61,7 +70,9 @@ extension StoreContract {
             try expectEqual(seen, (1...30).reversed().map { String(format: "%09d", $0) }, "every order once, newest first")
             try expectEqual(try await store.orders(OrderFilter(number: "000000012")).map(\.number), ["000000012"], "exact number")
             try expectEqual(try await store.orders(OrderFilter(number: "12")).map(\.number), ["000000012"], "the number's end")
-            try expectEqual(try await store.orders(OrderFilter(number: "%")).map(\.number), [], "a wildcard is only a character")
+            for wildcard in ["%", "_", "*", "?", "[1]", "0*2"] {
+                try expectEqual(try await store.orders(OrderFilter(number: wildcard)).map(\.number), [], "\(wildcard) is only characters")
+            }
             try expectEqual(try await store.orders(OrderFilter(number: "2")).count, 3, "ends in 2: 2, 12, 22")
             let pending = try await store.orders(OrderFilter(pendingExportOnly: true, limit: 100))
             // Queued: all but multiples of 3 (20), less 29 exported (30 was never queued).

@@ -29,7 +29,7 @@ extension PostgresStore: OrderIndexStore {
         try await connection.query(
             """
             UPDATE orders SET export_target = \(target.rawValue), export_reference = \(reference), exported_at = \(at.millisecondsSince1970)
-            WHERE id = \(id) AND exported_at IS NULL
+            WHERE id = \(id) AND exported_at IS NULL AND (export_target IS NULL OR export_target = \(target.rawValue))
             """, logger: logger)
     }
 
@@ -42,7 +42,7 @@ extension PostgresStore: OrderIndexStore {
             // The number's end is the reversed number's start: a prefix the text_pattern_ops index answers.
             try builder.and("number_reversed LIKE", escaped + "%")
         }
-        if filter.pendingExportOnly { builder.append(" AND export_queued_at IS NOT NULL AND exported_at IS NULL") }
+        if filter.pendingExportOnly { builder.append(" AND export_queued_at IS NOT NULL AND exported_at IS NULL AND status <> 'cancelled'") }
         if let before = filter.before {
             try builder.and("(first_seen_at <", before.firstSeenAt.millisecondsSince1970)
             builder.append(" OR (first_seen_at = ")
@@ -71,7 +71,7 @@ extension PostgresStore: OrderIndexStore {
         let rows = try await client.query(
             """
             SELECT count(*), count(*) FILTER (WHERE first_seen_at >= \(since.millisecondsSince1970)),
-                count(*) FILTER (WHERE export_queued_at IS NOT NULL AND exported_at IS NULL)
+                count(*) FILTER (WHERE export_queued_at IS NOT NULL AND exported_at IS NULL AND status <> 'cancelled')
             FROM orders
             """, logger: logger)
         for try await (all, recent, pending) in rows.decode((Int64, Int64, Int64).self) {

@@ -4,6 +4,9 @@ import KopruCore
 import KopruStore
 
 extension SQLiteStore: OrderIndexStore {
+    /// As `OrderRecord.pendingExport`; the partial index `orders_pending` covers the first two terms.
+    static let pendingExport = "export_queued_at IS NOT NULL AND exported_at IS NULL AND status <> 'cancelled'"
+
     static func recordOrder(_ order: OrderRecord, _ db: Database) throws {
         // A later sighting updates what the channel says; the first sighting, the first queueing
         // and the export stay (OrderRecord.updated(by:)).
@@ -30,8 +33,11 @@ extension SQLiteStore: OrderIndexStore {
 
     static func recordOrderExport(_ id: String, target: ConnectionID, reference: String, at: Date, _ db: Database) throws {
         try db.cachedStatement(
-            sql: "UPDATE orders SET export_target = ?, export_reference = ?, exported_at = ? WHERE id = ? AND exported_at IS NULL"
-        ).execute(arguments: [target.rawValue, reference, at.ms, id])
+            sql: """
+                UPDATE orders SET export_target = ?, export_reference = ?, exported_at = ?
+                WHERE id = ? AND exported_at IS NULL AND (export_target IS NULL OR export_target = ?)
+                """
+        ).execute(arguments: [target.rawValue, reference, at.ms, id, target.rawValue])
     }
 
     public func orders(_ filter: OrderFilter) async throws -> [OrderRecord] {
@@ -45,10 +51,10 @@ extension SQLiteStore: OrderIndexStore {
             // The number's end is the reversed number's start: a range the index answers. GLOB
             // (case-sensitive, as the index is) with its wildcards made literal.
             let escaped = String(number.reversed()).map { "*?[".contains($0) ? "[\($0)]" : String($0) }.joined()
-            conditions.append("id IN (SELECT id FROM orders WHERE number_reversed GLOB ? LIMIT 10000)")
+            conditions.append("id IN (SELECT id FROM orders WHERE number_reversed GLOB ?)")
             arguments.append(escaped + "*")
         }
-        if filter.pendingExportOnly { conditions.append("export_queued_at IS NOT NULL AND exported_at IS NULL") }
+        if filter.pendingExportOnly { conditions.append(Self.pendingExport) }
         if let before = filter.before {
             conditions.append("(first_seen_at < ? OR (first_seen_at = ? AND id < ?))")
             arguments += [before.firstSeenAt.ms, before.firstSeenAt.ms, before.id]
@@ -71,8 +77,7 @@ extension SQLiteStore: OrderIndexStore {
         try await pool.read { db in
             let all = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders") ?? 0
             let recent = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders WHERE first_seen_at >= ?", arguments: [since.ms]) ?? 0
-            let pending =
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders WHERE export_queued_at IS NOT NULL AND exported_at IS NULL") ?? 0
+            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM orders WHERE \(Self.pendingExport)") ?? 0
             return OrderTotals(all: all, since: recent, pendingExport: pending)
         }
     }

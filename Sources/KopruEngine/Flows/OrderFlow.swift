@@ -133,8 +133,11 @@ public struct OrderExportJob: FlowJobHandler {
         let flow = try environment.catalog.flow(named: payload.flow)
         let order = payload.order
         let release = StoreEffect.releaseStock(order: order.id.rawValue, at: context.now)
-        if try await environment.store.binding(connection: flow.target, entity: "order", internalID: order.id.rawValue) != nil {
-            return .done([release])
+        if let bound = try await environment.store.binding(connection: flow.target, entity: "order", internalID: order.id.rawValue) {
+            // Already there (a replay, or an order exported before the order index): the list says so.
+            return .done([
+                release, .recordOrderExport(order: order.id.rawValue, target: flow.target, reference: bound.externalID, at: context.now),
+            ])
         }
         try order.validate()
         let sink = try await environment.connectors.resolve(flow.target, as: (any OrderSink).self)

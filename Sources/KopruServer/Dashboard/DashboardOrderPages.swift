@@ -11,7 +11,8 @@ extension DashboardPages {
         let query = request.uri.queryParameters
         var filter = OrderFilter(limit: 50)
         let number = query["q"].map { String($0.prefix(64)).trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
-        filter.number = number.map { $0.hasPrefix("#") ? String($0.dropFirst()) : $0 }
+        // `#1042` as the customer writes it; a lone `#` is no search.
+        filter.number = number.map { $0.hasPrefix("#") ? String($0.dropFirst()) : $0 }.flatMap { $0.isEmpty ? nil : $0 }
         filter.pendingExportOnly = query["pending"] == "1"
         if let before = query["before"].map(String.init), let dot = before.firstIndex(of: "."), let ms = Int64(before[..<dot]) {
             filter.before = (Date(millisecondsSince1970: ms), String(before[before.index(after: dot)...]))
